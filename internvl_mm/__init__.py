@@ -1,0 +1,13 @@
+"""internvl_mm: InternViT (InternVL) as a first-class OpenMMLab backbone.
+
+Importing the package applies the stack's compatibility fixes (:mod:`internvl_mm.compat`) and registers every
+module into mmengine's root registries (:mod:`internvl_mm.registry`), where mmpretrain, mmseg and mmdet configs
+find them.
+"""
+from . import compat
+
+compat.apply()
+
+from . import models  # noqa: E402  (registration after the fixes)
+
+__version__ = '0.1.0'

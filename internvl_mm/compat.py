@@ -1,0 +1,90 @@
+"""Upstream breakages of the pinned stack, fixed in one place (applied once when ``internvl_mm`` is imported).
+
+Each fix is a small function with a test in ``tests/test_compat.py``:
+
+- :func:`allow_mmengine_checkpoint_globals`: torch >= 2.6 loads with ``weights_only=True`` by default and mmengine
+  0.10.7 calls ``torch.load`` without the argument, so resuming a run fails on the message hub's
+  ``HistoryBuffer`` and numpy values in the checkpoint. We allow-list exactly those types (no blanket
+  ``weights_only=False``): a checkpoint holding anything else is still refused. ``HistoryBuffer`` pickles its
+  statistic functions through ``getattr``, which can not be allowed safely, so it is saved from its constructor
+  arguments instead (checkpoints written by plain mmengine before this fix can not be resumed safely).
+- :func:`cpu_safe_init_dist`: mmengine's ``init_dist('pytorch')`` calls ``torch.cuda.set_device`` unconditionally,
+  which fails on a machine without a GPU. Without CUDA we skip it and, since NCCL needs GPUs, use gloo.
+- :func:`skip_mmpretrain_multimodal`: mmpretrain 1.2.0's BLIP/Flamingo/... modules import helpers that
+  transformers >= 4.4x no longer exports, which breaks ``import mmpretrain.models``. internvl_mm does not use
+  them; mmpretrain then registers its own placeholders that explain the missing dependency if they are used.
+"""
+import logging
+import os
+
+import torch
+
+_applied = False
+
+
+def skip_mmpretrain_multimodal():
+    import mmpretrain.utils.dependency as dependency
+    dependency.WITH_MULTIMODAL = False
+
+
+def mmengine_checkpoint_globals() -> list:
+    """The non-tensor types mmengine writes into checkpoints (message hub, numpy scalars/arrays in meta)."""
+    import numpy as np
+    from mmengine.logging.history_buffer import HistoryBuffer
+    multiarray = getattr(np, '_core', np.core).multiarray
+    return [
+        HistoryBuffer,
+        multiarray._reconstruct,
+        multiarray.scalar,
+        np.ndarray,
+        np.dtype,
+        *{type(np.dtype(t)) for t in ('float64', 'float32', 'int64', 'int32', 'bool')},
+    ]
+
+
+def _reduce_history_buffer(buffer):
+    return type(buffer), (buffer._log_history, buffer._count_history, buffer.max_length)
+
+
+def allow_mmengine_checkpoint_globals():
+    import copyreg
+
+    from mmengine.logging.history_buffer import HistoryBuffer
+    copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
+    torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
+
+
+def cpu_safe_init_dist():
+    import mmengine.dist.utils as dist_utils
+    original = dist_utils._init_dist_pytorch
+    if getattr(original, '_internvl_mm_patched', False):
+        return
+
+    def _init_dist_pytorch(backend, init_backend='torch', **kwargs):
+        if torch.cuda.is_available():
+            return original(backend, init_backend=init_backend, **kwargs)
+        if backend == 'nccl':
+            logging.getLogger('internvl_mm').warning('No CUDA device: using the gloo backend instead of nccl.')
+            backend = 'gloo'
+        if init_backend == 'deepspeed':
+            import deepspeed
+            deepspeed.init_distributed(dist_backend=backend, **kwargs)
+        elif init_backend == 'torch':
+            torch.distributed.init_process_group(backend=backend, rank=int(os.environ['RANK']),
+                                                 world_size=int(os.environ['WORLD_SIZE']), **kwargs)
+        else:
+            raise ValueError(f'init_backend {init_backend!r} is not supported without CUDA; use torch or deepspeed')
+
+    _init_dist_pytorch._internvl_mm_patched = True
+    dist_utils._init_dist_pytorch = _init_dist_pytorch
+
+
+def apply():
+    """Apply every fix once; safe to call again."""
+    global _applied
+    if _applied:
+        return
+    skip_mmpretrain_multimodal()
+    allow_mmengine_checkpoint_globals()
+    cpu_safe_init_dist()
+    _applied = True

@@ -1,0 +1,3 @@
+from .backbones import InternViT, convert_checkpoint_key
+
+__all__ = ['InternViT', 'convert_checkpoint_key']
