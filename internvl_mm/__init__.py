@@ -8,6 +8,6 @@ from . import compat
 
 compat.apply()
 
-from . import models  # noqa: E402  (registration after the fixes)
+from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registration after the fixes)
 
 __version__ = '0.1.0'

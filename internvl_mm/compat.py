@@ -10,6 +10,8 @@ Each fix is a small function with a test in ``tests/test_compat.py``:
   arguments instead (checkpoints written by plain mmengine before this fix can not be resumed safely).
 - :func:`cpu_safe_init_dist`: mmengine's ``init_dist('pytorch')`` calls ``torch.cuda.set_device`` unconditionally,
   which fails on a machine without a GPU. Without CUDA we skip it and, since NCCL needs GPUs, use gloo.
+- :func:`quiet_deepspeed_on_cpu`: without CUDA, DeepSpeed warns on every import that it falls back to its CPU
+  accelerator; we select that accelerator explicitly (``DS_ACCELERATOR=cpu``) unless the user chose one.
 - :func:`skip_mmpretrain_multimodal`: mmpretrain 1.2.0's BLIP/Flamingo/... modules import helpers that
   transformers >= 4.4x no longer exports, which breaks ``import mmpretrain.models``. internvl_mm does not use
   them; mmpretrain then registers its own placeholders that explain the missing dependency if they are used.
@@ -20,6 +22,11 @@ import os
 import torch
 
 _applied = False
+
+
+def quiet_deepspeed_on_cpu():
+    if not torch.cuda.is_available():
+        os.environ.setdefault('DS_ACCELERATOR', 'cpu')
 
 
 def skip_mmpretrain_multimodal():
@@ -38,7 +45,7 @@ def mmengine_checkpoint_globals() -> list:
         multiarray.scalar,
         np.ndarray,
         np.dtype,
-        *{type(np.dtype(t)) for t in ('float64', 'float32', 'int64', 'int32', 'bool')},
+        *{type(np.dtype(t)) for t in ('float64', 'float32', 'int64', 'int32', 'uint32', 'bool')},
     ]
 
 
@@ -84,6 +91,7 @@ def apply():
     global _applied
     if _applied:
         return
+    quiet_deepspeed_on_cpu()
     skip_mmpretrain_multimodal()
     allow_mmengine_checkpoint_globals()
     cpu_safe_init_dist()

@@ -1,4 +1,4 @@
-"""Test-wide settings: CPU, fp32, deterministic, quiet DeepSpeed accelerator detection."""
+"""Test-wide settings and shared fixtures: CPU, fp32, deterministic, small generated datasets."""
 import os
 
 os.environ.setdefault('DS_ACCELERATOR', 'cpu')
@@ -8,9 +8,21 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import internvl_mm  # noqa: E402,F401  (applies the compat fixes, registers modules)
+from internvl_mm.datasets.shapes import ensure_shapes_dataset  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture(scope='session')
+def shapes_root(tmp_path_factory):
+    """A small copy of each shapes dataset, generated once per test session."""
+    return str(tmp_path_factory.mktemp('shapes'))
+
+
+@pytest.fixture(scope='session')
+def shapes_cls(shapes_root):
+    return ensure_shapes_dataset(shapes_root, 'cls', num_train=96, num_val=48)[0]

@@ -1,5 +1,10 @@
-"""Shared test helpers: writing InternViT weights in each official release layout."""
+"""Shared test helpers: InternViT weights in each official release layout, and running the tools."""
+import glob
+import json
+import os
 import re
+import subprocess
+import sys
 from typing import Dict
 
 import torch
@@ -60,3 +65,32 @@ def random_internvit(arch='tiny', **kwargs) -> InternViT:
 
 def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
     return ((a - b).norm() / b.norm()).item()
+
+
+# -- running the tools ----------------------------------------------------------------------------------------------
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEMO_CONFIGS = os.path.join(ROOT, 'projects', 'shapes_demo', 'configs')
+FAST_LOADERS = ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+                'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+                'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False']
+
+
+def run_tool(tool: str, *args: str, timeout: int = 600, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``tools/<tool>`` in a subprocess, as a user would; fail with its output when it fails unexpectedly."""
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '2'))
+    result = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', tool), *args], capture_output=True,
+                            text=True, timeout=timeout, cwd=ROOT, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(f'{tool} {" ".join(args)} failed ({result.returncode}):\n'
+                             f'{result.stdout[-3000:]}\n{result.stderr[-6000:]}')
+    return result
+
+
+def last_scalars(work_dir: str) -> dict:
+    """The last logged value of every scalar in a run's vis_data/scalars.json."""
+    values = {}
+    for path in sorted(glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                values.update(json.loads(line))
+    return values

@@ -14,7 +14,7 @@ cache="${INTERNVL_MM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/internvl_mm}/wheels/
 shared=../shared/wheelhouse
 mkdir -p "$cache"
 
-if [ "${MMCV_FORCE_BUILD:-0}" != 1 ] && "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null; then
+if [ "${MMCV_FORCE_BUILD:-0}" != 1 ] && DS_ACCELERATOR=${DS_ACCELERATOR:-cpu} "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null; then
   echo "[mmcv] $MMCV_VERSION with ops already installed"; exit 0
 fi
 wheel=""
@@ -41,5 +41,5 @@ if [ -z "$wheel" ]; then
   echo "[mmcv] cached $wheel"
 fi
 "$PY" -m pip install -q --no-deps --force-reinstall "$wheel"
-"$PY" -c "import mmcv.ops; from mmcv.ops import nms, roi_align" \
+DS_ACCELERATOR=${DS_ACCELERATOR:-cpu} "$PY" -c "import mmcv.ops; from mmcv.ops import nms, roi_align" \
   || { echo "[mmcv] $wheel installed but mmcv.ops does not import" >&2; exit 1; }

@@ -29,8 +29,8 @@ bash tools/install/mmcv_wheel.sh "$VENV"
 echo "[install] mmpretrain, mmsegmentation, mmdet (mmcv kept as installed)"
 $PIP install -q -c "$CONSTRAINTS" -r requirements/openmmlab.txt
 $PIP install -q --no-deps --no-build-isolation -e .
-$VENV/bin/python -c "import mmcv.ops, mmpretrain, mmseg, mmdet, deepspeed, internvl_mm" 2>/dev/null \
+$VENV/bin/python -c "import internvl_mm, mmcv.ops, mmpretrain, mmseg, mmdet, deepspeed" 2>/dev/null \
   || { echo "[install] the stack does not import; see the error above" >&2; \
-       $VENV/bin/python -c "import mmcv.ops, mmpretrain, mmseg, mmdet, deepspeed, internvl_mm"; exit 1; }
+       $VENV/bin/python -c "import internvl_mm, mmcv.ops, mmpretrain, mmseg, mmdet, deepspeed"; exit 1; }
 echo "$want" > "$STAMP"
 echo "[install] done in $(( $(date +%s) - start )) s"

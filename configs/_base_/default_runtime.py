@@ -1,0 +1,16 @@
+# Shared by every internvl_mm config. `custom_imports` is the one line that makes internvl_mm's modules (backbone,
+# heads, datasets, hooks, optimizer constructors) visible to mmpretrain / mmseg / mmdet registries.
+custom_imports = dict(imports=['internvl_mm'], allow_failed_imports=False)
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # nccl on GPUs; on machines without CUDA internvl_mm.compat falls back to gloo.
+    dist_cfg=dict(backend='nccl'),
+)
+# Text logs and TensorBoard event files side by side in the work dir.
+vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)

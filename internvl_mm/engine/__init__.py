@@ -1,0 +1,4 @@
+from .hooks import EvalProgressHook, RandomStateHook
+from .optimizers import LayerDecayOptimWrapperConstructor
+
+__all__ = ['EvalProgressHook', 'LayerDecayOptimWrapperConstructor', 'RandomStateHook']

@@ -1,0 +1,81 @@
+"""Layer-wise learning-rate decay for any model that contains an InternViT, in every toolbox.
+
+mmpretrain's constructor needs a model-level ``get_layer_depth`` and mmseg's / mmdet's accept only their own
+backbone names; this one finds the InternViT modules inside any model (classifier, segmentor, detector, InternVL
+pretrainer), so the same ``paramwise_cfg`` works everywhere:
+
+    optim_wrapper = dict(constructor='LayerDecayOptimWrapperConstructor',
+                         paramwise_cfg=dict(layer_decay_rate=0.95, custom_keys={'qllama': dict(lr_mult=0.1)}))
+
+A parameter in block ``i`` of a backbone with ``L`` blocks gets ``lr * rate ** (L + 1 - (i + 1))``; the embeddings
+``rate ** (L + 1)``; everything outside the backbone (necks, heads) the full rate. 1-D parameters (norms, biases,
+layer scales), the position embedding and the cls token get no weight decay. Frozen parameters
+(``requires_grad=False``) are left out entirely, so optimizers and ZeRO partitions never hold them. Parameters
+that share (lr, weight decay) share one group, which keeps DeepSpeed's per-group buffers few.
+"""
+from collections import OrderedDict
+from typing import List, Optional, Tuple
+
+import torch.nn as nn
+from mmengine.logging import MMLogger
+from mmengine.optim import DefaultOptimWrapperConstructor
+
+from internvl_mm.registry import OPTIM_WRAPPER_CONSTRUCTORS
+
+NO_DECAY_NAMES = ('pos_embed', 'cls_token', 'query_tokens', 'logit_scale')
+
+
+def find_layer_depth_providers(model: nn.Module) -> List[Tuple[str, nn.Module]]:
+    """(prefix, module) of every InternViT inside ``model`` (anything with ``get_layer_depth`` and ``blocks``)."""
+    return [(f'{name}.' if name else '', m) for name, m in model.named_modules()
+            if hasattr(m, 'get_layer_depth') and hasattr(m, 'blocks')]
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
+    """``paramwise_cfg``: ``layer_decay_rate`` (default 1.0) and mmengine-style ``custom_keys`` (``lr_mult``,
+    ``decay_mult``), which multiply on top of the layer scale."""
+
+    def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None):
+        # mmengine only calls add_params when paramwise_cfg is non-empty; ours must always run (frozen parameters
+        # out, no decay on norms), so an empty one means "no layer decay".
+        super().__init__(optim_wrapper_cfg, paramwise_cfg or dict(layer_decay_rate=1.0))
+
+    def add_params(self, params: List[dict], module: nn.Module, prefix: str = '', **kwargs) -> None:
+        rate = self.paramwise_cfg.get('layer_decay_rate', 1.0)
+        custom_keys = self.paramwise_cfg.get('custom_keys', {})
+        providers = find_layer_depth_providers(module)
+        if not providers and rate != 1.0:
+            raise ValueError('layer_decay_rate is set but the model contains no InternViT (no module with '
+                             'get_layer_depth and blocks)')
+        groups: 'OrderedDict[Tuple[float, float], dict]' = OrderedDict()
+        for name, param in module.named_parameters():
+            if not param.requires_grad:
+                continue
+            scale = 1.0
+            for backbone_prefix, backbone in providers:
+                if name.startswith(backbone_prefix):
+                    depth, num_layers = backbone.get_layer_depth(name, backbone_prefix)
+                    scale = rate**(num_layers - 1 - depth)
+                    break
+            lr_mult, decay_mult = 1.0, 1.0
+            for key in sorted(custom_keys, key=len, reverse=True):
+                if key in name:
+                    lr_mult = custom_keys[key].get('lr_mult', 1.0)
+                    decay_mult = custom_keys[key].get('decay_mult', 1.0)
+                    break
+            no_decay = param.ndim <= 1 or name.split('.')[-1] in NO_DECAY_NAMES
+            lr = self.base_lr * scale * lr_mult
+            weight_decay = 0.0 if no_decay else (self.base_wd or 0.0) * decay_mult
+            group = groups.setdefault((lr, weight_decay), dict(params=[], lr=lr, weight_decay=weight_decay,
+                                                              param_names=[]))
+            group['params'].append(param)
+            group['param_names'].append(name)
+        params.extend(groups.values())
+        if prefix == '':
+            logger = MMLogger.get_current_instance()
+            logger.info(f'LayerDecayOptimWrapperConstructor: {len(groups)} parameter groups, layer decay {rate}, '
+                        f'{sum(len(g["params"]) for g in groups.values())} trainable tensors')
+            for (lr, wd), group in groups.items():
+                logger.debug(f'  lr={lr:.3g} wd={wd:g}: {len(group["params"])} tensors, e.g. '
+                             f'{group["param_names"][0]}')

@@ -1,0 +1,191 @@
+"""What ``tools/train.py`` and ``tools/test.py`` share: config loading with validated overrides, runner selection,
+strict checkpoint loading, and turning user mistakes into one clear line instead of a traceback."""
+import argparse
+import difflib
+import os
+import os.path as osp
+import sys
+from contextlib import contextmanager
+from typing import Dict, Optional
+
+import torch
+from mmengine.config import Config, ConfigDict
+
+from internvl_mm.weights import CheckpointError, open_state_dict
+
+DEBUG_ENV = 'INTERNVL_MM_DEBUG'
+
+
+class UserError(Exception):
+    """A problem with the user's input (config, options, files); the tools print it as one line."""
+
+
+# Exceptions the tools report as one line (set INTERNVL_MM_DEBUG=1 for the traceback). Unknown exception types
+# are bugs and keep their traceback.
+ONE_LINE_ERRORS = (UserError, CheckpointError, FileNotFoundError, KeyError, TypeError, ValueError, AssertionError,
+                   NotImplementedError)
+
+
+@contextmanager
+def one_line_errors(tool: str):
+    try:
+        yield
+    except ONE_LINE_ERRORS as e:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        # KeyError's str() is the repr of its argument; show the message itself.
+        message = str(e.args[0] if isinstance(e, KeyError) and e.args else e).strip() or type(e).__name__
+        print(f'{tool}: error: {message.splitlines()[0] if len(message) < 2000 else message[:2000]}'
+              f'  [{type(e).__name__}; {DEBUG_ENV}=1 shows the traceback]', file=sys.stderr)
+        sys.exit(1)
+
+
+def add_common_arguments(parser: argparse.ArgumentParser):
+    """The options tools/train.py and tools/test.py share, in OpenMMLab's spelling."""
+    from mmengine.config import DictAction
+    parser.add_argument('--work-dir', help='where logs, checkpoints and metrics go (default: work_dirs/<config>)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config entries, e.g. train_dataloader.batch_size=8')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_tool_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def validate_cfg_options(cfg: Config, options: Dict[str, object]):
+    """Reject ``--cfg-options`` keys that look like typos of existing keys, or index past a list's end.
+
+    New keys are allowed (configs do not spell out every default), unless one is a near miss of a key that
+    exists at the same place: ``model.backbone.arhc`` fails with "did you mean 'arch'?".
+    """
+    for key in options:
+        node, path = cfg.to_dict(), []
+        for part in key.split('.'):
+            where = '.'.join(path) or '<config root>'
+            if isinstance(node, (list, tuple)):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise UserError(f'--cfg-options {key}: {where} is a list of {len(node)} items; '
+                                    f'"{part}" is not a valid index')
+                node = node[int(part)]
+            elif isinstance(node, dict):
+                if part not in node:
+                    close = difflib.get_close_matches(part, [str(k) for k in node], n=1, cutoff=0.75)
+                    if close:
+                        raise UserError(f'--cfg-options {key}: {where} has no key "{part}"; did you mean '
+                                        f'"{close[0]}"?')
+                    break
+                node = node[part]
+            else:
+                raise UserError(f'--cfg-options {key}: {where} is a {type(node).__name__}, not a dict')
+            path.append(part)
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
+                launcher: str = 'none') -> Config:
+    """Read a config, apply validated overrides, and set launcher and work_dir (default work_dirs/<name>)."""
+    if not osp.isfile(path):
+        raise UserError(f'config file {path} does not exist')
+    try:
+        cfg = Config.fromfile(path)
+    except Exception as e:  # syntax errors, missing _base_ files ...
+        raise UserError(f'config {path} can not be read: {type(e).__name__}: {e}') from e
+    if cfg_options:
+        validate_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    return cfg
+
+
+def check_device_features(cfg: Config):
+    """Fail early, with the fix, when a config asks for a GPU-only feature on a machine without CUDA."""
+    if torch.cuda.is_available():
+        return
+    wrapper = cfg.get('optim_wrapper') or {}
+    if wrapper.get('type') == 'AmpOptimWrapper':
+        raise UserError('mixed precision (--amp / AmpOptimWrapper) needs a CUDA GPU and none is available; '
+                        'train in fp32 on CPU (drop --amp)')
+    if cfg.get('sync_bn') and cfg.launcher != 'none':
+        raise UserError("sync_bn='torch' needs CUDA GPUs (SyncBatchNorm does not run on CPU); pass "
+                        '--cfg-options sync_bn=None for CPU ranks')
+    strategy = cfg.get('strategy') or {}
+    if strategy.get('type') == 'DeepSpeedStrategy' and (strategy.get('fp16') or {}).get('enabled'):
+        raise UserError('DeepSpeed fp16 needs a CUDA GPU; on CPU use the fp32 or bf16 strategy include')
+
+
+# Hooks every run of the tools gets without configs repeating them: an evaluation progress bar, and the random
+# generator states saved in checkpoints so that a resumed run continues exactly.
+TOOL_HOOKS = ('EvalProgressHook', 'RandomStateHook')
+
+
+def add_tool_hooks(cfg: Config):
+    hooks = list(cfg.get('custom_hooks') or [])
+    present = {h.get('type') for h in hooks if isinstance(h, dict)}
+    cfg.custom_hooks = hooks + [dict(type=t) for t in TOOL_HOOKS if t not in present]
+
+
+def build_runner(cfg: Config):
+    """``FlexibleRunner`` when the config sets ``runner_type`` (DeepSpeed / FSDP strategies), else ``Runner``."""
+    check_device_features(cfg)
+    add_tool_hooks(cfg)
+    if 'runner_type' in cfg:
+        from mmengine.registry import RUNNERS
+        return RUNNERS.build(cfg)
+    from mmengine.runner import Runner
+    return Runner.from_cfg(cfg)
+
+
+def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
+    return getattr(model, 'module', model)
+
+
+def load_checkpoint_strict(model: torch.nn.Module, path: str) -> None:
+    """Load a (consolidated) checkpoint into ``model`` and fail, naming keys and shapes, if it does not fit."""
+    if not osp.exists(path) and '://' not in path:
+        raise UserError(f'checkpoint {path} does not exist')
+    source = open_state_dict(path)
+    keys = list(source)
+    strip = 'module.' if keys and all(k.startswith('module.') for k in keys) else ''
+    state = {k[len(strip):]: k for k in keys}
+    own = unwrap_model(model).state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    mismatched = [(k, tuple(source[state[k]].shape), tuple(v.shape)) for k, v in own.items()
+                  if k in state and tuple(source[state[k]].shape) != tuple(v.shape)]
+    if missing or unexpected or mismatched:
+        parts = []
+        if mismatched:
+            k, theirs, ours = mismatched[0]
+            parts.append(f'{len(mismatched)} shape mismatches (e.g. {k}: checkpoint {theirs} vs model {ours})')
+        if missing:
+            parts.append(f'{len(missing)} model keys missing from it (e.g. {missing[0]})')
+        if unexpected:
+            parts.append(f'{len(unexpected)} keys the model does not have (e.g. {unexpected[0]})')
+        raise CheckpointError(f'checkpoint {path} does not fit this config\'s model: {"; ".join(parts)}')
+    unwrap_model(model).load_state_dict({k: source[state[k]] for k in own}, strict=True)
+
+
+def merge_toolbox_visualization(cfg: Config, show_dir: str):
+    """Turn on the toolbox's visualization hook (mmpretrain, mmseg or mmdet flavour) to write predictions."""
+    hook = cfg.default_hooks.get('visualization') if 'default_hooks' in cfg else None
+    if hook is None:
+        raise UserError('--show-dir: this config has no default_hooks.visualization to draw predictions with')
+    kind = hook['type']
+    if kind == 'VisualizationHook':  # mmpretrain
+        hook.update(enable=True, out_dir=show_dir)
+    elif kind == 'SegVisualizationHook':
+        hook.update(draw=True, interval=1)
+        cfg.visualizer['save_dir'] = show_dir
+    elif kind == 'DetVisualizationHook':
+        hook.update(draw=True, test_out_dir=osp.abspath(show_dir))
+    else:
+        raise UserError(f'--show-dir does not know the visualization hook {kind}')
+    if isinstance(hook, ConfigDict):
+        cfg.default_hooks['visualization'] = hook

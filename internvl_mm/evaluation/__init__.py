@@ -1,0 +1,3 @@
+from .metrics import ReaLAccuracy, SubsetAccuracy
+
+__all__ = ['ReaLAccuracy', 'SubsetAccuracy']

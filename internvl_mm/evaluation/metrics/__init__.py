@@ -1,0 +1,3 @@
+from .imagenet import ReaLAccuracy, SubsetAccuracy
+
+__all__ = ['ReaLAccuracy', 'SubsetAccuracy']

@@ -1,0 +1,29 @@
+# The embedded shapes classification set (16 classes: colour x shape x top/bottom), 64 px, generated into
+# data/shapes/cls by tools/data/make_shapes.py (make demo does it).
+data_root = 'data/shapes/cls'
+data_preprocessor = dict(num_classes=16, mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5], to_rgb=True)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),  # left/right does not change the class
+    dict(type='PackInputs'),
+]
+test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type='ShapesClsDataset', data_root=data_root, ann_file='meta/train.txt', data_prefix='train',
+                 pipeline=train_pipeline),
+)
+val_dataloader = dict(
+    batch_size=128,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='ShapesClsDataset', data_root=data_root, ann_file='meta/val.txt', data_prefix='val',
+                 pipeline=test_pipeline),
+)
+val_evaluator = dict(type='Accuracy', topk=(1, 5))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
