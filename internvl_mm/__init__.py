@@ -9,5 +9,6 @@ from . import compat
 compat.apply()
 
 from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registration after the fixes)
+from . import zoo  # noqa: E402,F401  (zoo:// for init_cfg and load_from)
 
 __version__ = '0.1.0'

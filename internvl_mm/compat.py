@@ -12,6 +12,14 @@ Each fix is a small function with a test in ``tests/test_compat.py``:
   which fails on a machine without a GPU. Without CUDA we skip it and, since NCCL needs GPUs, use gloo.
 - :func:`quiet_deepspeed_on_cpu`: without CUDA, DeepSpeed warns on every import that it falls back to its CPU
   accelerator; we select that accelerator explicitly (``DS_ACCELERATOR=cpu``) unless the user chose one.
+- :func:`cpu_safe_ddp`: mmengine's ``Runner`` wraps distributed models in DDP with ``device_ids=[LOCAL_RANK]``, which
+  DDP rejects for CPU modules. Without CUDA we wrap with ``device_ids`` unset (the same DDP otherwise).
+- :func:`register_available_deepspeed_optimizers`: mmengine's ``DeepSpeedStrategy`` registers DeepSpeed's optimizers
+  on construction and imports the 1-bit ones from ``deepspeed.runtime.fp16.onebit``, which DeepSpeed 0.19 removed,
+  so every DeepSpeed run fails before it starts. We register the optimizers that exist.
+- :func:`keep_flexible_runner_checkpoint_meta`: ``FlexibleRunner.save_checkpoint`` overwrites the epoch/iter its
+  ``CheckpointHook`` passes (``Runner`` keeps them), so the checkpoint re-saved after a new best metric claims one
+  epoch more than was trained and a resumed run skips it. We keep the values the hook passes.
 - :func:`skip_mmpretrain_multimodal`: mmpretrain 1.2.0's BLIP/Flamingo/... modules import helpers that
   transformers >= 4.4x no longer exports, which breaks ``import mmpretrain.models``. internvl_mm does not use
   them; mmpretrain then registers its own placeholders that explain the missing dependency if they are used.
@@ -32,6 +40,78 @@ def quiet_deepspeed_on_cpu():
 def skip_mmpretrain_multimodal():
     import mmpretrain.utils.dependency as dependency
     dependency.WITH_MULTIMODAL = False
+
+
+def cpu_safe_ddp():
+    import functools
+
+    from mmengine.runner import Runner
+    original = Runner.wrap_model
+    if getattr(original, '_internvl_mm_patched', False):
+        return
+
+    @functools.wraps(original)
+    def wrap_model(self, model_wrapper_cfg, model):
+        if model_wrapper_cfg is None and self.distributed and not torch.cuda.is_available():
+            model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+                                     find_unused_parameters=self.cfg.get('find_unused_parameters', False))
+        return original(self, model_wrapper_cfg, model)
+
+    wrap_model._internvl_mm_patched = True
+    Runner.wrap_model = wrap_model
+
+
+def register_available_deepspeed_optimizers():
+    import importlib
+
+    import mmengine._strategy.deepspeed as ds_strategy
+    from mmengine.registry import OPTIMIZERS
+    candidates = {'deepspeed.ops.adam': ('DeepSpeedCPUAdam', 'FusedAdam'), 'deepspeed.ops.lamb': ('FusedLamb', ),
+                  'deepspeed.runtime.fp16.onebit': ('OnebitAdam', 'OnebitLamb', 'ZeroOneAdam')}
+
+    def register() -> list:
+        registered = []
+        for module_name, names in candidates.items():
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError:
+                continue
+            for name in names:
+                if hasattr(module, name):
+                    OPTIMIZERS.register_module(module=getattr(module, name), force=True)
+                    registered.append(name)
+        return registered
+
+    ds_strategy.register_deepspeed_optimizers = register
+
+
+def keep_flexible_runner_checkpoint_meta():
+    import functools
+
+    from mmengine.runner import FlexibleRunner
+    original = FlexibleRunner.save_checkpoint
+    if getattr(original, '_internvl_mm_patched', False):
+        return
+
+    @functools.wraps(original)
+    def save_checkpoint(self, out_dir, filename, *args, meta=None, **kwargs):
+        given = {k: meta[k] for k in ('epoch', 'iter') if meta and k in meta}
+        if not given:
+            return original(self, out_dir, filename, *args, meta=meta, **kwargs)
+        strategy_save = self.strategy.save_checkpoint
+
+        def save_with_given_meta(*save_args, extra_ckpt=None, **save_kwargs):
+            extra_ckpt['meta'].update(given)
+            return strategy_save(*save_args, extra_ckpt=extra_ckpt, **save_kwargs)
+
+        self.strategy.save_checkpoint = save_with_given_meta
+        try:
+            return original(self, out_dir, filename, *args, meta=meta, **kwargs)
+        finally:
+            del self.strategy.save_checkpoint
+
+    save_checkpoint._internvl_mm_patched = True
+    FlexibleRunner.save_checkpoint = save_checkpoint
 
 
 def mmengine_checkpoint_globals() -> list:
@@ -95,4 +175,7 @@ def apply():
     skip_mmpretrain_multimodal()
     allow_mmengine_checkpoint_globals()
     cpu_safe_init_dist()
+    cpu_safe_ddp()
+    register_available_deepspeed_optimizers()
+    keep_flexible_runner_checkpoint_meta()
     _applied = True

@@ -26,3 +26,18 @@ def shapes_root(tmp_path_factory):
 @pytest.fixture(scope='session')
 def shapes_cls(shapes_root):
     return ensure_shapes_dataset(shapes_root, 'cls', num_train=96, num_val=48)[0]
+
+
+@pytest.fixture(scope='session')
+def shapes_seg(shapes_root):
+    return ensure_shapes_dataset(shapes_root, 'seg', num_train=32, num_val=8)[0]
+
+
+@pytest.fixture(scope='session')
+def shapes_det(shapes_root):
+    return ensure_shapes_dataset(shapes_root, 'det', num_train=32, num_val=8)[0]
+
+
+@pytest.fixture(scope='session')
+def shapes_caption(shapes_root):
+    return ensure_shapes_dataset(shapes_root, 'caption', num_train=64, num_val=32)[0]

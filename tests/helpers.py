@@ -69,6 +69,7 @@ def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
 
 # -- running the tools ----------------------------------------------------------------------------------------------
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS_ROOT = os.path.join(ROOT, 'configs')
 DEMO_CONFIGS = os.path.join(ROOT, 'projects', 'shapes_demo', 'configs')
 FAST_LOADERS = ['train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
                 'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',

@@ -8,6 +8,8 @@ Prints a table: task, config, metric, value, target, wall time. ``--smoke`` runs
 a few iterations (what the tests do to prove the wiring; its numbers mean nothing).
 """
 import argparse
+import glob
+import json
 import os
 import os.path as osp
 import re
@@ -15,7 +17,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import List
+from typing import List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -34,7 +36,9 @@ class DemoTask:
     target: float
     budget_minutes: float
     smoke_options: tuple = ()  # --cfg-options that shrink the run for --smoke
-    test_args: tuple = ()
+    init_from: Optional[str] = None  # start the backbone from this task's last checkpoint (transfer)
+    init_key: str = 'model.backbone.init_cfg.checkpoint'  # the option that receives that checkpoint
+    train_scalars: tuple = ()  # training scalars reported first -> last; each must fall for the target to be met
 
 
 SMOKE_DATA = dict(num_train=48, num_val=16)
@@ -47,6 +51,28 @@ TASKS = [
              ['accuracy/top1'], 95.0, 5,
              smoke_options=('train_cfg.max_epochs=1', 'train_cfg.val_interval=1', 'train_dataloader.batch_size=16',
                             'default_hooks.checkpoint.interval=1')),
+    DemoTask('segmentation', 'seg', osp.join(CONFIGS, 'segmentation', 'upernet-full_internvit-demo_shapes-seg.py'),
+             ['mIoU', 'aAcc'], 70.0, 5,
+             smoke_options=('train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'train_dataloader.batch_size=4',
+                            'default_hooks.checkpoint.interval=2'),
+             init_from='classification'),
+    DemoTask('detection', 'det', osp.join(CONFIGS, 'detection', 'mask-rcnn_internvit-demo_shapes-det.py'),
+             ['coco/bbox_mAP', 'coco/segm_mAP', 'coco/bbox_mAP_50'], 0.50, 8,
+             smoke_options=('train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'train_dataloader.batch_size=2',
+                            'default_hooks.checkpoint.interval=2'),
+             init_from='classification'),
+    DemoTask('pretraining-c', 'caption',
+             osp.join(CONFIGS, 'pretraining', 'internvl-c_internvit-demo_shapes-caption.py'),
+             ['retrieval/i2t_R@1', 'retrieval/t2i_R@1', 'retrieval/i2t_R@5', 'zero-shot/top1'], 90.0, 6,
+             smoke_options=('train_cfg.max_epochs=1', 'train_cfg.val_interval=1', 'train_dataloader.batch_size=16',
+                            'default_hooks.checkpoint.interval=1')),
+    DemoTask('pretraining-g', 'caption',
+             osp.join(CONFIGS, 'pretraining', 'internvl-g_internvit-demo_shapes-caption.py'),
+             ['retrieval/i2t_R@1', 'retrieval/t2i_R@1', 'zero-shot/top1'], 0.0, 3,
+             smoke_options=('train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'train_dataloader.batch_size=16',
+                            'default_hooks.checkpoint.interval=2'),
+             init_from='pretraining-c', init_key='model.init_cfg.checkpoint',
+             train_scalars=('loss_itc', 'loss_itm', 'loss_itg')),
 ]
 
 
@@ -61,31 +87,66 @@ def run(cmd: List[str], log_path: str) -> str:
     return proc.stdout
 
 
-def data_options(folder: str) -> List[str]:
-    return [f'{loader}.dataset.data_root={folder}' for loader in ('train_dataloader', 'val_dataloader',
-                                                                  'test_dataloader')]
+def data_options(task: DemoTask, folder: str) -> List[str]:
+    folder = folder.rstrip('/') + '/'
+    options = [f'{loader}.dataset.data_root={folder}' for loader in ('train_dataloader', 'val_dataloader',
+                                                                     'test_dataloader')]
+    if task.data == 'det':  # COCO evaluation reads the ground truth json itself
+        options += [f'{e}.ann_file={folder}annotations/instances_val.json' for e in ('val_evaluator',
+                                                                                   'test_evaluator')]
+    if task.data == 'caption':  # the tokenizer trained on the captions lives in the data folder
+        options += [f'model.tokenizer={folder}tokenizer'] + [
+            f'{loader}.dataset.pipeline.1.tokenizer={folder}tokenizer'
+            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    return options
+
+
+def last_checkpoint(work: str) -> str:
+    with open(osp.join(work, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+def init_options(task: DemoTask, work_root: str) -> List[str]:
+    """Start from the ``init_from`` task's checkpoint (``init_key``: the backbone, or a whole model)."""
+    if task.init_from is None:
+        return []
+    checkpoint = last_checkpoint(osp.join(work_root, task.init_from))
+    return [f'{task.init_key}={checkpoint}']
 
 
 def run_task(task: DemoTask, work_root: str, data_root: str, smoke: bool = False) -> dict:
     start = time.time()
     folder, _ = ensure_shapes_dataset(data_root, task.data, **(SMOKE_DATA if smoke else {}))
     extra = [*task.smoke_options, *SMOKE_LOADERS] if smoke else []
+    extra += init_options(task, work_root)
     work = osp.join(work_root, task.name)
     os.makedirs(work, exist_ok=True)
     print(f'[{task.name}] training {task.config} (log: {work}/train.log)', flush=True)
     run([sys.executable, 'tools/train.py', task.config, '--work-dir', work, '--cfg-options',
-         *data_options(folder), *extra], osp.join(work, 'train.log'))
+         *data_options(task, folder), *extra], osp.join(work, 'train.log'))
     train_time = time.time() - start
-    with open(osp.join(work, 'last_checkpoint')) as f:
-        checkpoint = f.read().strip()
+    checkpoint = last_checkpoint(work)
     print(f'[{task.name}] testing {osp.basename(checkpoint)}', flush=True)
     out = run([sys.executable, 'tools/test.py', task.config, checkpoint, '--work-dir', osp.join(work, 'test'),
-               '--show-dir', osp.join(work, 'predictions'), *task.test_args, '--cfg-options',
-               *data_options(folder), *(SMOKE_LOADERS if smoke else ())], osp.join(work, 'test.log'))
+               '--show-dir', osp.join(work, 'predictions'), '--cfg-options', *data_options(task, folder),
+               *(SMOKE_LOADERS if smoke else ())], osp.join(work, 'test.log'))
     values = dict(re.findall(r'(\S+)=([-\d.]+)', out.strip().splitlines()[-1]))
     return dict(task=task.name, config=osp.basename(task.config),
                 metrics={m: float(values[m]) for m in task.metrics if m in values}, target=task.target,
-                train_s=train_time, total_s=time.time() - start, budget_s=task.budget_minutes * 60)
+                train_s=train_time, total_s=time.time() - start, budget_s=task.budget_minutes * 60,
+                scalars=first_and_last(work, task.train_scalars))
+
+
+def first_and_last(work: str, names: tuple) -> dict:
+    """(first, last) logged training value of each scalar in ``names`` (the newest run of the work dir)."""
+    runs = sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')))
+    series = {name: [] for name in names}
+    for line in (open(runs[-1]).read().splitlines() if runs and names else []):
+        record = json.loads(line)
+        for name in names:
+            if name in record and 'lr' in record:  # training records carry the learning rate
+                series[name].append(record[name])
+    return {name: (values[0], values[-1]) for name, values in series.items() if values}
 
 
 def print_table(rows: List[dict]):
@@ -101,9 +162,11 @@ def print_table(rows: List[dict]):
     print()
     for r in rows:
         main = next(iter(r['metrics'].values()), float('nan'))
-        verdict = 'met' if main >= r['target'] and r['total_s'] <= r['budget_s'] else 'NOT met'
+        falling = all(last < first for first, last in r['scalars'].values())
+        verdict = 'met' if main >= r['target'] and r['total_s'] <= r['budget_s'] and falling else 'NOT met'
+        trend = ', '.join(f'{k} {a:.3f} -> {b:.3f}' for k, (a, b) in r['scalars'].items())
         print(f'{r["task"]}: target {r["target"]:g} within {r["budget_s"] / 60:g} min {verdict} '
-              f'({main:.2f} in {r["total_s"] / 60:.1f} min)')
+              f'({main:.2f} in {r["total_s"] / 60:.1f} min){"; training " + trend if trend else ""}')
 
 
 def main():
@@ -113,7 +176,12 @@ def main():
     parser.add_argument('--data-root', default=osp.join('data', 'shapes'))
     parser.add_argument('--smoke', action='store_true', help='tiny data, a few iterations: checks the wiring only')
     args = parser.parse_args()
-    rows = [run_task(task, args.work_dir, args.data_root, args.smoke) for task in TASKS if task.name in args.tasks]
+    wanted = set(args.tasks)
+    for task in TASKS:  # a task that transfers from another needs that one's checkpoint
+        if task.name in wanted and task.init_from and not osp.exists(
+                osp.join(args.work_dir, task.init_from, 'last_checkpoint')):
+            wanted.add(task.init_from)
+    rows = [run_task(task, args.work_dir, args.data_root, args.smoke) for task in TASKS if task.name in wanted]
     print_table(rows)
 
 

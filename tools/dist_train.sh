@@ -6,7 +6,7 @@ set -euo pipefail
 CONFIG=$1
 GPUS=$2
 shift 2
-exec python -m torch.distributed.run \
+exec "${PYTHON:-python}" -m torch.distributed.run \
   --nnodes="${NNODES:-1}" --node-rank="${NODE_RANK:-0}" --nproc-per-node="$GPUS" \
   --master-addr="${MASTER_ADDR:-127.0.0.1}" --master-port="${PORT:-29500}" \
   "$(dirname "$0")/train.py" "$CONFIG" --launcher pytorch "$@"

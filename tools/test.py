@@ -3,8 +3,9 @@
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE.pkl] [--show-dir DIR]
                                            [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
 
-CHECKPOINT is a file written by tools/train.py (or a consolidated DeepSpeed/FSDP checkpoint) or a ``zoo://`` name.
-It must fit the model exactly: missing keys or other shapes are an error, never a silent partial load.
+CHECKPOINT is what tools/train.py wrote under any strategy (a DeepSpeed ZeRO folder is consolidated on the fly),
+a consolidated file, or a ``zoo://`` name. It must fit the model exactly: missing keys or other shapes are an error,
+never a silent partial load. Configs that train with DeepSpeed or FSDP are evaluated with the plain runner.
 """
 import argparse
 import os
@@ -14,7 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import internvl_mm  # noqa: E402,F401  (compat fixes + registrations)
 from internvl_mm.engine.runner import (add_common_arguments, build_runner, load_checkpoint_strict,  # noqa: E402
-                                       load_config, merge_toolbox_visualization, one_line_errors, parse_tool_args)
+                                       load_config, merge_toolbox_visualization, one_line_errors, parse_tool_args,
+                                       use_plain_runner)
 
 
 def parse_args():
@@ -32,6 +34,7 @@ def main():
     with one_line_errors('test'):
         cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
         cfg.load_from = None  # loaded strictly below, not by mmengine's lenient loader
+        use_plain_runner(cfg)
         if args.show_dir:
             merge_toolbox_visualization(cfg, args.show_dir)
         if args.out:
@@ -40,7 +43,8 @@ def main():
         runner = build_runner(cfg)
         load_checkpoint_strict(runner.model, args.checkpoint)
         metrics = runner.test()
-    print(' '.join(f'{k}={v:.4f}' if isinstance(v, float) else f'{k}={v}' for k, v in metrics.items()))
+    print(' '.join(f'{k}={float(v):.4f}' if isinstance(v, (int, float)) or hasattr(v, 'dtype') else f'{k}={v}'
+                   for k, v in metrics.items()))
 
 
 if __name__ == '__main__':

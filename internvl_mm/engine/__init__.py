@@ -1,4 +1,6 @@
 from .hooks import EvalProgressHook, RandomStateHook
 from .optimizers import LayerDecayOptimWrapperConstructor
+from .strategies import ShardedDataParallelStrategy, ZeROStrategy
 
-__all__ = ['EvalProgressHook', 'LayerDecayOptimWrapperConstructor', 'RandomStateHook']
+__all__ = ['EvalProgressHook', 'LayerDecayOptimWrapperConstructor', 'RandomStateHook', 'ShardedDataParallelStrategy',
+           'ZeROStrategy']

@@ -11,7 +11,8 @@ from typing import Dict, Optional
 import torch
 from mmengine.config import Config, ConfigDict
 
-from internvl_mm.weights import CheckpointError, open_state_dict
+from internvl_mm.engine.checkpoints import consolidated_state_dict
+from internvl_mm.weights import CheckpointError
 
 DEBUG_ENV = 'INTERNVL_MM_DEBUG'
 
@@ -146,11 +147,24 @@ def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
     return getattr(model, 'module', model)
 
 
+def use_plain_runner(cfg: Config) -> bool:
+    """Evaluate with mmengine's Runner even if the config trains with a sharded strategy (evaluation needs no
+    sharding, and the plain runner reads consolidated checkpoints). Returns whether the config was changed."""
+    if cfg.get('runner_type') in (None, 'Runner'):
+        return False
+    for key in ('runner_type', 'strategy'):
+        cfg.pop(key, None)
+    if 'optim_wrapper' in cfg:
+        cfg.optim_wrapper.type = 'OptimWrapper'
+    return True
+
+
 def load_checkpoint_strict(model: torch.nn.Module, path: str) -> None:
-    """Load a (consolidated) checkpoint into ``model`` and fail, naming keys and shapes, if it does not fit."""
+    """Load a checkpoint of any strategy (a DeepSpeed folder is consolidated on the fly) into ``model`` and fail,
+    naming keys and shapes, if it does not fit."""
     if not osp.exists(path) and '://' not in path:
         raise UserError(f'checkpoint {path} does not exist')
-    source = open_state_dict(path)
+    source = consolidated_state_dict(path)
     keys = list(source)
     strip = 'module.' if keys and all(k.startswith('module.') for k in keys) else ''
     state = {k[len(strip):]: k for k in keys}

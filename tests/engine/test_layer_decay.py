@@ -1,5 +1,6 @@
 """Layer-wise LR decay for models that contain an InternViT, in any toolbox."""
 import pytest
+import torch
 import torch.nn as nn
 from mmengine.optim import build_optim_wrapper
 
@@ -54,3 +55,16 @@ def test_groups_are_shared_and_custom_keys_multiply():
 def test_layer_decay_without_internvit_is_an_error():
     with pytest.raises(ValueError, match='contains no InternViT'):
         _groups(nn.Linear(2, 2))
+
+
+def test_wrapper_segments_and_owner_based_decay():
+    from internvl_mm.engine.optimizers.layer_decay import clean_name
+    wrapped = '_fsdp_wrapped_module.backbone.blocks.0._fsdp_wrapped_module._checkpoint_wrapped_module.attn.qkv.weight'
+    assert clean_name(wrapped) == 'backbone.blocks.0.attn.qkv.weight'
+    assert clean_name('module.head.fc.weight') == 'head.fc.weight'
+    assert clean_name('backbone.submodule.x') == 'backbone.submodule.x'
+    # decay is decided by name and owner, so a flattened (FSDP) view of a matrix still decays
+    model = Classifier()
+    with torch.no_grad():
+        model.backbone.blocks[0].attn.qkv.weight.data = torch.zeros(0)
+    assert _groups(model)['backbone.blocks.0.attn.qkv.weight'][1] == 0.1

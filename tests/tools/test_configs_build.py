@@ -16,17 +16,31 @@ CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), r
 
 
 def tiny(cfg: Config) -> Config:
-    """Swap the backbone for the tiny preset and drop pretrained weights, keeping everything else."""
-    backbone = cfg.model.backbone
+    """Swap the backbone for the tiny preset (4 blocks, width 64) and drop pretrained weights; shrink whatever
+    reads its width, keep everything else."""
+    model = cfg.model
+    backbone = model.backbone
     width = 64
     backbone.arch = 'tiny'
     backbone.pop('init_cfg', None)
     backbone.img_size = 56
-    head = cfg.model.get('head')
+    if len(backbone.get('out_indices', [-1])) > 1:
+        backbone.out_indices = tuple(range(len(backbone.out_indices)))
+    head = model.get('head')
     if head is not None and head.get('type') == 'ProbeClsHead':
         head.in_channels = 2 * width if backbone.get('out_type') == 'cls_patch_concat' else width
         if head.get('attention_pooling'):
             head.attention_pooling.num_heads = 2
+    if model.get('neck') and model.neck.get('type') == 'ViTFeaturePyramid':
+        model.neck.in_channels = width
+    for name in ('decode_head', 'auxiliary_head'):
+        seg_head = model.get(name)
+        if seg_head:
+            seg_head.in_channels = [width] * 4 if isinstance(seg_head.in_channels, list) else width
+            if 'channels' in seg_head:
+                seg_head.channels = 16
+            if seg_head.get('norm_cfg'):
+                seg_head.norm_cfg = dict(type='BN', requires_grad=True)
     return cfg
 
 
@@ -40,10 +54,14 @@ def test_config_builds_with_tiny_arch(path):
     assert 'internvl_mm' in cfg.custom_imports['imports']
     assert any(isinstance(b, dict) and b.get('type') == 'TensorboardVisBackend'
                for b in cfg.visualizer.vis_backends)
-    if cfg.model.get('type') == 'ImageClassifier':
-        init_default_scope(cfg.default_scope)
-        model = MODELS.build(tiny(cfg).model).eval()
-        with torch.no_grad():
-            out = model(torch.randn(2, 3, 56, 56), mode='tensor')
+    init_default_scope(cfg.default_scope)
+    cfg = tiny(cfg)
+    cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        out = model(torch.randn(2, 3, 56, 56), mode='tensor')
+    if cfg.model.type == 'ImageClassifier':
         assert out.shape == (2, cfg.model.head.num_classes)
-        DefaultScope._instance_dict.clear()
+    elif cfg.model.type == 'EncoderDecoder':
+        assert out.shape[:2] == (2, cfg.model.decode_head.num_classes)
+    DefaultScope._instance_dict.clear()

@@ -21,7 +21,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "[install] creating $VENV with $PYTHON"
   "$PYTHON" -m venv "$VENV"
 fi
-$PIP install -q --upgrade pip wheel -c "$CONSTRAINTS" "setuptools<82"
+$PIP install -q --upgrade pip wheel -c "$CONSTRAINTS" "setuptools<81"
 echo "[install] runtime requirements (torch, mmengine, deepspeed, ...)"
 $PIP install -q -c "$CONSTRAINTS" -r requirements/runtime.txt -r requirements/tests.txt
 echo "[install] mmcv 2.1.0 with ops"

@@ -23,9 +23,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .scene import SHAPES, describe, render, sample_object, sample_scene, scene_rng
+from .scene import COLOURS, SHAPES, describe, position_name, render, sample_object, sample_scene, scene_rng
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 CLS_COLOURS = ('red', 'blue')
 CLS_POSITIONS = ('top', 'bottom')
 CLS_CLASSES = tuple(f'{c}_{s}_{p}' for c in CLS_COLOURS for s in SHAPES for p in CLS_POSITIONS)
@@ -34,9 +34,10 @@ DET_CLASSES = SHAPES
 
 DEFAULTS: Dict[str, dict] = {
     'cls': dict(size=64, num_train=8000, num_val=640),
-    'seg': dict(size=96, num_train=1200, num_val=200),
+    'seg': dict(size=64, num_train=2000, num_val=200),
     'det': dict(size=128, num_train=1200, num_val=200),
-    'caption': dict(size=64, num_train=3000, num_val=500),
+    # caption_format: bump when write_caption changes, so that older caption folders are regenerated.
+    'caption': dict(size=48, num_train=20000, num_val=500, caption_format=2),
 }
 SPLITS = {'cls': ('train', 'val'), 'seg': ('training', 'validation'), 'det': ('train', 'val'),
           'caption': ('train', 'val')}
@@ -53,9 +54,16 @@ def classification_scene(seed: int, split: str, index: int, size: int):
     return sample_scene(rng, size, (0, 0), num_distractors=(1, 3), fixed=[main]), label
 
 
-def detection_scene(seed: int, split: str, index: int, size: int, prefix: str):
-    rng = scene_rng(seed, f'{prefix}-{split}', index)
-    return sample_scene(rng, size, (2, 4), radius_range=(0.08, 0.2), max_overlap=0.35)
+def segmentation_scene(seed: int, split: str, index: int, size: int):
+    """Two or three large shapes, slightly overlapping, over clutter lines (label 0)."""
+    return sample_scene(scene_rng(seed, f'seg-{split}', index), size, (2, 3), radius_range=(0.12, 0.22),
+                        max_overlap=0.3)
+
+
+def detection_scene(seed: int, split: str, index: int, size: int):
+    """Two to four shapes of varied size, some overlapping (visible parts become the instance masks)."""
+    return sample_scene(scene_rng(seed, f'det-{split}', index), size, (2, 4), radius_range=(0.08, 0.2),
+                        max_overlap=0.35)
 
 
 def _save(path: str, pixels: np.ndarray):
@@ -90,7 +98,7 @@ def seg_label_map(scene, instance: np.ndarray, clutter: np.ndarray) -> np.ndarra
 def write_seg(root: str, seed: int, size: int, num_train: int, num_val: int):
     for split, count in (('training', num_train), ('validation', num_val)):
         for i in range(count):
-            scene = detection_scene(seed, split, i, size, 'seg')
+            scene = segmentation_scene(seed, split, i, size)
             pixels, instance, clutter = render(scene)
             _save(osp.join(root, 'images', split, f'{i:06d}.jpg'), pixels)
             _save(osp.join(root, 'annotations', split, f'{i:06d}.png'), seg_label_map(scene, instance, clutter))
@@ -127,7 +135,7 @@ def write_det(root: str, seed: int, size: int, num_train: int, num_val: int):
     for split, count in (('train', num_train), ('val', num_val)):
         images, annotations = [], []
         for i in range(count):
-            scene = detection_scene(seed, split, i, size, 'det')
+            scene = detection_scene(seed, split, i, size)
             pixels, instance, _ = render(scene)
             name = f'{i:06d}.png'
             _save(osp.join(root, split, name), pixels)
@@ -137,17 +145,90 @@ def write_det(root: str, seed: int, size: int, num_train: int, num_val: int):
             json.dump(dict(images=images, annotations=annotations, categories=categories), f)
 
 
+# -- captions ------------------------------------------------------------------------------------------------------
+# Zero-shot classes of a caption scene: the colour and kind of its one large shape ("red circle").
+CAPTION_CLASSES = tuple(f'{c} {s}' for c in COLOURS for s in SHAPES)
+GRID_POSITIONS = tuple(position_name(((c + 0.5) / 3, (r + 0.5) / 3), 1) for r in range(3) for c in range(3))
+# Prompt ensembling for zero-shot classification: the class as the large shape of a one-shape caption, at each
+# grid position (averaged, as CLIP averages its 80 ImageNet templates).
+CAPTION_TEMPLATES = tuple(f'one shape: a large {{}} at the {p}' for p in GRID_POSITIONS)
+CAPTION_PREFIXES = ('summarize:', 'English caption:')  # what InternVL puts before a caption (ITC, ITG)
+
+
+def caption_scene(rng: np.random.Generator, size: int):
+    """1-3 shapes in distinct cells of a 3x3 grid, centres clear of the cell borders (positions are never
+    ambiguous): one large shape, the class of the scene, and 0-2 small ones; clutter lines over the background."""
+    count = int(rng.integers(1, 4))
+    cells = rng.permutation(9)[:count]
+    objects = []
+    for k, cell in enumerate(cells):
+        row, col = divmod(int(cell), 3)
+        margin = (0.2 if k == 0 else 0.25) * size / 3
+        region = (col * size / 3 + margin, row * size / 3 + margin, (col + 1) * size / 3 - margin,
+                  (row + 1) * size / 3 - margin)
+        objects.append(sample_object(rng, size, (0.165, 0.2) if k == 0 else (0.11, 0.14), region=region))
+    label = CAPTION_CLASSES.index(f'{objects[0].colour} {objects[0].shape}')
+    return sample_scene(rng, size, (0, 0), fixed=objects), label
+
+
+def write_caption_tokenizer(folder: str, captions: List[str], vocab_size: int = 128):
+    """A LLaMA-style SentencePiece tokenizer trained on the captions (and the InternVL prefixes and templates),
+    written in the file layout of a model release folder (tokenizer.model, tokenizer_config.json,
+    special_tokens_map.json) so that it loads through the same code path as InternVL-14B's. Ids: 0 <unk> (also
+    the padding), 1 <s>, 2 </s>. Deterministic: one thread, fixed input order."""
+    import io
+
+    import sentencepiece as spm
+    texts = list(captions) + list(CAPTION_PREFIXES) + [t.format(c) for t in CAPTION_TEMPLATES for c in CAPTION_CLASSES]
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(texts), model_writer=model, vocab_size=vocab_size,
+                                   model_type='bpe', unk_id=0, bos_id=1, eos_id=2, pad_id=-1, num_threads=1,
+                                   hard_vocab_limit=False, character_coverage=1.0, minloglevel=2)
+    os.makedirs(folder, exist_ok=True)
+    with open(osp.join(folder, 'tokenizer.model'), 'wb') as f:
+        f.write(model.getvalue())
+    specials = dict(bos_token='<s>', eos_token='</s>', unk_token='<unk>')
+    with open(osp.join(folder, 'tokenizer_config.json'), 'w') as f:
+        json.dump(dict(specials, tokenizer_class='LlamaTokenizer', add_bos_token=True, add_eos_token=False,
+                       pad_token=None, model_max_length=2048, legacy=False, clean_up_tokenization_spaces=False),
+                  f, indent=2)
+    with open(osp.join(folder, 'special_tokens_map.json'), 'w') as f:
+        json.dump(specials, f, indent=2)
+
+
+def _render_to(job):
+    path, scene = job
+    _save(path, render(scene)[0])
+
+
 def write_caption(root: str, seed: int, size: int, num_train: int, num_val: int):
+    """``{train,val}.jsonl`` of {"image", "caption", "label"}, ``images/``, ``classnames.txt`` and
+    ``tokenizer/``. Validation captions are unique (a repeated one is skipped), so retrieval has one answer.
+    Scenes are drawn in order; the images are rendered by one process per core."""
+    from concurrent.futures import ProcessPoolExecutor
+    captions, jobs = {}, []
     for split, count in (('train', num_train), ('val', num_val)):
-        records = []
-        for i in range(count):
-            rng = scene_rng(seed, f'caption-{split}', i)
-            scene = sample_scene(rng, size, (1, 2), radius_range=(0.12, 0.24), max_overlap=0.1)
-            rel = f'images/{split}_{i:06d}.png'
-            _save(osp.join(root, rel), render(scene)[0])
-            records.append(dict(image=rel, caption=describe(scene)))
+        records, seen, index = [], set(), 0
+        while len(records) < count:
+            scene, label = caption_scene(scene_rng(seed, f'caption-{split}', index), size)
+            index += 1
+            caption = describe(scene)
+            if split == 'val':
+                if caption in seen:
+                    continue
+                seen.add(caption)
+            rel = f'images/{split}_{len(records):06d}.png'
+            jobs.append((osp.join(root, rel), scene))
+            records.append(dict(image=rel, caption=caption, label=label))
         with open(osp.join(root, f'{split}.jsonl'), 'w') as f:
             f.writelines(json.dumps(r) + '\n' for r in records)
+        captions[split] = [r['caption'] for r in records]
+    os.makedirs(osp.join(root, 'images'), exist_ok=True)
+    with ProcessPoolExecutor(max_workers=max(1, min(len(os.sched_getaffinity(0)), 8))) as pool:
+        list(pool.map(_render_to, jobs, chunksize=256))
+    with open(osp.join(root, 'classnames.txt'), 'w') as f:
+        f.write('\n'.join(CAPTION_CLASSES) + '\n')
+    write_caption_tokenizer(osp.join(root, 'tokenizer'), captions['train'])
 
 
 WRITERS = {'cls': write_cls, 'seg': write_seg, 'det': write_det, 'caption': write_caption}

@@ -160,9 +160,14 @@ def size_name(obj: ShapeObject, size: int) -> str:
 
 
 def describe(scene: Scene) -> str:
-    """A caption derived from the scene: count, then each shape's size, colour, kind and position."""
+    """A caption derived from the scene: the count, then each shape's size, colour, kind and position, the largest
+    shape first and the others in reading order (top to bottom, left to right)."""
+    ordered = sorted(scene.objects, key=lambda o: (-o.radius, int(o.center[1] / scene.size * 3),
+                                                   int(o.center[0] / scene.size * 3)))
+    ordered = ordered[:1] + sorted(ordered[1:], key=lambda o: (int(o.center[1] / scene.size * 3),
+                                                               int(o.center[0] / scene.size * 3)))
     parts = [f'a {size_name(o, scene.size)} {o.colour} {o.shape} at the {position_name(o.center, scene.size)}'
-             for o in scene.objects]
+             for o in ordered]
     count = {1: 'one shape', 2: 'two shapes', 3: 'three shapes', 4: 'four shapes'}.get(len(parts),
                                                                                       f'{len(parts)} shapes')
     return f'{count}: ' + ', '.join(parts)

@@ -4,7 +4,9 @@ mmengine's ``EMAHook`` deep-copies the whole model; for a probe on a frozen 6B b
 a few MB of head. This hook keeps shadow copies of just the tensors that change: parameters with
 ``requires_grad`` and the floating buffers (BatchNorm statistics) of modules that own such parameters. It follows
 ``EMAHook``'s conventions: EMA weights are swapped in for validation and test, a checkpoint's ``state_dict`` holds
-the EMA weights (ready to deploy or test) and ``ema_state_dict`` the raw ones, swapped back on resume.
+the EMA weights (ready to deploy or test) and ``ema_state_dict`` the raw ones, swapped back on resume. Under
+DeepSpeed, whose checkpoints hold the weights in the engine's own files, the shadow copies travel as
+``ema_shadow`` instead. ZeRO-3 partitions the parameters themselves, which this hook can not average: it refuses.
 """
 from typing import Dict
 
@@ -26,9 +28,14 @@ class TrainableEMAHook(Hook):
         self._tracked: Dict[str, torch.Tensor] = {}
         self._shadow: Dict[str, torch.Tensor] = {}
         self._steps = 0
+        self._loaded = None  # EMA values from a resumed checkpoint, applied once the shadows exist
 
     def before_run(self, runner) -> None:
+        from torch.distributed.fsdp import FullyShardedDataParallel
         model = getattr(runner.model, 'module', runner.model)
+        if isinstance(runner.model, FullyShardedDataParallel) or any(hasattr(p, 'ds_id') for p in model.parameters()):
+            raise ValueError('TrainableEMAHook can not average sharded parameters (FSDP, ZeRO-3); use DDP or '
+                             'ZeRO-1/2, or drop the hook')
         tracked = {n: p for n, p in model.named_parameters() if p.requires_grad}
         for module_name, module in model.named_modules():
             if any(p.requires_grad for p in module.parameters(recurse=False)):
@@ -37,6 +44,19 @@ class TrainableEMAHook(Hook):
                         tracked[f'{module_name}.{name}' if module_name else name] = buf
         self._tracked = tracked
         self._shadow = {n: t.detach().clone() for n, t in tracked.items()}
+        if self._loaded is not None:  # FlexibleRunner resumes before before_run
+            self._apply_loaded(*self._loaded)
+
+    @torch.no_grad()
+    def _apply_loaded(self, values: Dict[str, torch.Tensor], steps: int):
+        if not self._shadow:
+            self._loaded = (values, steps)
+            return
+        for name, value in values.items():
+            if name in self._shadow:
+                self._shadow[name].copy_(value)
+        self._steps = steps
+        self._loaded = None
 
     @torch.no_grad()
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
@@ -67,6 +87,10 @@ class TrainableEMAHook(Hook):
         self._swap()
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if 'state_dict' not in checkpoint:  # DeepSpeed saves the weights itself
+            checkpoint['ema_shadow'] = {n: t.detach().cpu().clone() for n, t in self._shadow.items()}
+            checkpoint['meta']['ema_steps'] = self._steps
+            return
         state = checkpoint['state_dict']
         checkpoint['ema_state_dict'] = {n: state[n] for n in self._shadow if n in state}
         for name in checkpoint['ema_state_dict']:
@@ -74,11 +98,12 @@ class TrainableEMAHook(Hook):
         checkpoint['meta']['ema_steps'] = self._steps
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if not runner._resume or 'ema_state_dict' not in checkpoint:
+        if not runner._resume:
             return
-        state, raw = checkpoint['state_dict'], checkpoint['ema_state_dict']
-        for name in raw:
-            if name in self._shadow:
-                self._shadow[name].copy_(state[name])
-            state[name] = raw[name]  # the model resumes from its raw weights
-        self._steps = checkpoint['meta'].get('ema_steps', 1)
+        steps = checkpoint['meta'].get('ema_steps', 1)
+        if 'ema_shadow' in checkpoint:
+            self._apply_loaded(checkpoint['ema_shadow'], steps)
+        elif 'ema_state_dict' in checkpoint:
+            state, raw = checkpoint['state_dict'], checkpoint['ema_state_dict']
+            self._apply_loaded({name: state[name] for name in raw}, steps)
+            state.update(raw)  # the model resumes from its raw weights

@@ -13,6 +13,7 @@ layer scales), the position embedding and the cls token get no weight decay. Fro
 (``requires_grad=False``) are left out entirely, so optimizers and ZeRO partitions never hold them. Parameters
 that share (lr, weight decay) share one group, which keeps DeepSpeed's per-group buffers few.
 """
+import re
 from collections import OrderedDict
 from typing import List, Optional, Tuple
 
@@ -22,19 +23,45 @@ from mmengine.optim import DefaultOptimWrapperConstructor
 
 from internvl_mm.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
-NO_DECAY_NAMES = ('pos_embed', 'cls_token', 'query_tokens', 'logit_scale')
+NO_DECAY_NAMES = ('pos_embed', 'cls_token', 'query_tokens', 'logit_scale', 'gamma')
+WRAPPER_SEGMENTS = re.compile(r'(^|(?<=\.))(_fsdp_wrapped_module|_checkpoint_wrapped_module)\.|^module\.')
+
+
+def clean_name(name: str) -> str:
+    """A parameter or module name without the segments FSDP / checkpoint / DDP wrappers insert."""
+    return WRAPPER_SEGMENTS.sub('', name)
+
+
+def decays(name: str, owner: nn.Module) -> bool:
+    """Weight decay applies to weights of linear / conv / embedding layers: not to biases, norms, layer scales,
+    position embeddings or learned tokens."""
+    leaf = name.rsplit('.', 1)[-1]
+    return not (leaf.endswith('bias') or leaf in NO_DECAY_NAMES or 'norm' in type(owner).__name__.lower())
 
 
 def find_layer_depth_providers(model: nn.Module) -> List[Tuple[str, nn.Module]]:
     """(prefix, module) of every InternViT inside ``model`` (anything with ``get_layer_depth`` and ``blocks``)."""
-    return [(f'{name}.' if name else '', m) for name, m in model.named_modules()
+    return [(clean_name(f'{name}.') if name else '', m) for name, m in model.named_modules()
             if hasattr(m, 'get_layer_depth') and hasattr(m, 'blocks')]
+
+
+def _named_parameters_with_owner(model: nn.Module):
+    """(clean name, owning module, parameter), each parameter once."""
+    seen = set()
+    for module_name, owner in model.named_modules():
+        for leaf, param in owner.named_parameters(recurse=False):
+            if id(param) not in seen:
+                seen.add(id(param))
+                yield clean_name(f'{module_name}.{leaf}' if module_name else leaf), owner, param
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
 class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """``paramwise_cfg``: ``layer_decay_rate`` (default 1.0) and mmengine-style ``custom_keys`` (``lr_mult``,
-    ``decay_mult``), which multiply on top of the layer scale."""
+    ``decay_mult``), which multiply on top of the layer scale.
+
+Which parameters decay is decided from names and owning modules, not from tensor shapes: under FSDP
+(``use_orig_params``) a parameter is a flat, possibly empty, view whose shape says nothing."""
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None):
         # mmengine only calls add_params when paramwise_cfg is non-empty; ours must always run (frozen parameters
@@ -49,7 +76,7 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             raise ValueError('layer_decay_rate is set but the model contains no InternViT (no module with '
                              'get_layer_depth and blocks)')
         groups: 'OrderedDict[Tuple[float, float], dict]' = OrderedDict()
-        for name, param in module.named_parameters():
+        for name, owner, param in _named_parameters_with_owner(module):
             if not param.requires_grad:
                 continue
             scale = 1.0
@@ -64,9 +91,8 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                     lr_mult = custom_keys[key].get('lr_mult', 1.0)
                     decay_mult = custom_keys[key].get('decay_mult', 1.0)
                     break
-            no_decay = param.ndim <= 1 or name.split('.')[-1] in NO_DECAY_NAMES
             lr = self.base_lr * scale * lr_mult
-            weight_decay = 0.0 if no_decay else (self.base_wd or 0.0) * decay_mult
+            weight_decay = (self.base_wd or 0.0) * decay_mult if decays(name, owner) else 0.0
             group = groups.setdefault((lr, weight_decay), dict(params=[], lr=lr, weight_decay=weight_decay,
                                                               param_names=[]))
             group['params'].append(param)

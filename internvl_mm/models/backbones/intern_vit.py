@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
+from torch.autograd.function import once_differentiable
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from internvl_mm.registry import MODELS
@@ -79,8 +80,44 @@ def resolve_arch(arch: Union[str, dict]) -> dict:
 # ----------------------------------------------------------------------------------------------------------------
 # Building blocks
 # ----------------------------------------------------------------------------------------------------------------
+class _RMSNormFunction(torch.autograd.Function):
+    """RMSNorm in two passes over the input, keeping only the input and the per-token scale for backward.
+
+    Off CUDA ``F.rms_norm`` decomposes into pow / mean / rsqrt / mul / mul, and its autograd graph keeps the
+    normalised input alive as well: one extra activation of the full width per norm (four per 6B block: norm1,
+    norm2, q_norm, k_norm). The statistics are computed in fp32 whatever the input dtype, in the composite's order
+    ``(x * rstd) * weight``, so the result equals ``F.rms_norm``'s.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+        # ||x|| in one reduction pass without materialising x² (fp32 accumulation for bf16/fp16 inputs).
+        rstd = torch.linalg.vector_norm(x, dim=-1, keepdim=True, dtype=torch.float32)
+        rstd = rstd.square_().div_(x.shape[-1]).add_(eps).rsqrt_()
+        ctx.save_for_backward(x, weight, rstd)
+        return torch.mul(x, rstd).mul_(weight).to(x.dtype)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: torch.Tensor):
+        x, weight, rstd = ctx.saved_tensors
+        x_hat = torch.mul(x, rstd)  # recomputed: cheaper than keeping it
+        grad_hat = torch.mul(grad, weight)
+        # d/dx of x * rstd(x): rstd * (g - x_hat * mean(g * x_hat)), with g the gradient w.r.t. x_hat.
+        mean_dot = torch.linalg.vecdot(grad_hat, x_hat, dim=-1).unsqueeze(-1).div_(x.shape[-1])
+        grad_x = grad_hat.addcmul_(x_hat, mean_dot, value=-1).mul_(rstd).to(x.dtype)
+        grad_w = None
+        if ctx.needs_input_grad[1]:
+            grad_w = x_hat.mul_(grad).flatten(0, -2).sum(0).to(weight.dtype)
+        return grad_x, grad_w, None
+
+
 class RMSNorm(nn.Module):
-    """Root-mean-square norm with a weight and no bias; one fused ``F.rms_norm`` call (fp32 statistics on GPU)."""
+    """Root-mean-square norm with a weight and no bias; fp32 statistics for low-precision inputs.
+
+    On CUDA one fused ``F.rms_norm`` kernel (forward and backward); elsewhere :class:`_RMSNormFunction`, which
+    makes fewer passes and keeps less for backward than the decomposed ``F.rms_norm``.
+    """
 
     def __init__(self, dim: int, eps: float = 1e-6):
         super().__init__()
@@ -88,7 +125,9 @@ class RMSNorm(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.rms_norm(x, self.weight.shape, self.weight, self.eps)
+        if x.is_cuda:
+            return F.rms_norm(x, self.weight.shape, self.weight, self.eps)
+        return _RMSNormFunction.apply(x, self.weight, self.eps)
 
     def extra_repr(self) -> str:
         return f'{self.weight.shape[0]}, eps={self.eps}'
@@ -216,8 +255,14 @@ class Block(nn.Module):
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor, grid: Tuple[int, int]) -> torch.Tensor:
-        x = x + self.drop_path(self.ls1(self.attn(self.norm1(x), grid)))
-        return x + self.drop_path(self.ls2(self.mlp(self.norm2(x))))
+        x = self._residual(x, self.attn(self.norm1(x), grid), self.ls1)
+        return self._residual(x, self.mlp(self.norm2(x)), self.ls2)
+
+    def _residual(self, x: torch.Tensor, branch: torch.Tensor, layer_scale: LayerScale) -> torch.Tensor:
+        """``x + gamma * branch``: one ``addcmul`` pass (no scaled temporary) unless drop path is active."""
+        if self.training and isinstance(self.drop_path, DropPath):
+            return x + self.drop_path(layer_scale(branch))
+        return torch.addcmul(x, branch, layer_scale.gamma)
 
 
 class PatchEmbed(nn.Module):

@@ -1,0 +1,76 @@
+"""Pipeline steps of image-text data: reading the image (file or tar shard) and tokenising the captions."""
+import random
+from typing import Optional, Sequence
+
+import mmcv
+from mmcv.transforms import BaseTransform
+from mmengine import fileio
+
+from internvl_mm.models.language.tokenizer import ITC_PREFIX, ITG_PREFIX, InternVLTokenizer
+from internvl_mm.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class LoadImageFromFileOrTar(BaseTransform):
+    """Read ``img_path`` or, for WebDataset samples, ``tar_member = (shard, offset, size)``; decode like mmcv's
+    ``LoadImageFromFile`` (BGR uint8) and set ``img``, ``img_shape``, ``ori_shape``."""
+
+    def __init__(self, backend_args: Optional[dict] = None):
+        self.backend_args = backend_args
+
+    def transform(self, results: dict) -> dict:
+        if 'tar_member' in results:
+            shard, offset, size = results['tar_member']
+            with open(shard, 'rb') as f:
+                f.seek(offset)
+                data = f.read(size)
+        else:
+            data = fileio.get(results['img_path'], backend_args=self.backend_args)
+        img = mmcv.imfrombytes(data, flag='color')
+        if img is None:
+            raise ValueError(f'{results.get("img_path")} is not a readable image')
+        results.update(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
+        return results
+
+
+@TRANSFORMS.register_module()
+class TokenizeCaption(BaseTransform):
+    """Tokenise ``captions`` for InternVL's text tower and stage-2 losses.
+
+    Args:
+        tokenizer: the folder with the tokenizer files (the model release folder).
+        max_length: longest sequence, BOS and EOS included (80 in the release).
+        tasks: which encodings to make: 'itc' -> ``text_ids`` of ``summarize:CAPTION`` (the contrastive text),
+            'itm' -> ``itm_ids`` of the raw caption, 'itg' -> ``itg_ids`` / ``itg_labels`` of
+            ``English caption: CAPTION``.
+        all_captions: keep every caption (``text_ids`` (num_captions, max_length), for retrieval evaluation)
+            instead of drawing one at random (training).
+    """
+    TASKS = ('itc', 'itm', 'itg')
+
+    def __init__(self, tokenizer: str, max_length: int = 80, tasks: Sequence[str] = ('itc', ),
+                 all_captions: bool = False, itc_prefix: str = ITC_PREFIX, itg_prefix: str = ITG_PREFIX):
+        unknown = sorted(set(tasks) - set(self.TASKS))
+        if unknown:
+            raise ValueError(f'TokenizeCaption tasks {unknown} unknown; choose from {self.TASKS}')
+        self.tokenizer = InternVLTokenizer(tokenizer, max_length)  # fails here, early, if the files are missing
+        self.tasks, self.all_captions = tuple(tasks), all_captions
+        self.itc_prefix, self.itg_prefix = itc_prefix, itg_prefix
+
+    def transform(self, results: dict) -> dict:
+        captions = results['captions']
+        if not captions:
+            raise ValueError(f'sample {results.get("img_path")} has no caption')
+        chosen = list(captions) if self.all_captions else [random.choice(captions)]
+        if 'itc' in self.tasks:
+            results['text_ids'] = self.tokenizer.encode(chosen, prefix=self.itc_prefix)[0]
+        if 'itm' in self.tasks:
+            results['itm_ids'] = self.tokenizer.encode(chosen[:1])[0][0]
+        if 'itg' in self.tasks:
+            ids, _, labels = self.tokenizer.encode_for_generation(chosen[:1], prefix=self.itg_prefix)
+            results['itg_ids'], results['itg_labels'] = ids[0], labels[0]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(tokenizer={self.tokenizer.path!r}, max_length='
+                f'{self.tokenizer.max_length}, tasks={self.tasks}, all_captions={self.all_captions})')

@@ -1,0 +1,473 @@
+"""InternVL-C and InternVL-G: InternViT + QLLaMA contrastive / generative pretraining and zero-shot embeddings.
+
+- **InternVL-C** (stage 1): image = ``clip_projector``(all last-layer InternViT tokens, cls included); text = the
+  hidden state of the EOS of ``<s> summarize:CAPTION </s>`` times ``text_projection``; symmetric InfoNCE over all
+  ranks with a learnable temperature (``logit_scale``, initialised to log(1/0.07), clamped at 100 as in CLIP).
+- **InternVL-G** (stage 2): ``num_query_token`` learnable queries pass through QLLaMA, cross-attending to the
+  InternViT tokens; image = normalize(``clip_projector``(ViT tokens)) + normalize(``clip_projector2``(queries)).
+  Training (InternViT and LLaMA frozen) sums ITC (``clip_projector2`` vs text), ITM (``itm_head`` averaged over the
+  queries; half of the batch paired with hard negatives *sampled from the ITC similarity matrix*, BLIP-2 style —
+  the released InternVL fine-tuning code draws random negatives and the stage-2 pretraining code was never
+  released) and ITG (next-token loss on ``English caption: CAPTION``, queries bidirectional and blind to the text,
+  text causal over queries and earlier text).
+
+Checkpoints use the official InternVL-14B-224px key layout both ways (``state_dict()`` writes it and
+``load_state_dict`` reads it, so mmengine checkpoints, ``tools/test.py`` and the Hugging Face release folder all
+agree): ``vision_model.embeddings.*`` / ``vision_model.encoder.layers.N.*``, ``qllama.model.*``, ``qllama.lm_head``,
+``query_tokens``, ``text_projection``, ``logit_scale``, ``clip_projector{,2}.*``, ``itm_head.*``. The mapping is the
+pure pair :func:`convert_internvl_key` / :func:`internvl_key_to_official`.
+"""
+import fnmatch
+import math
+import re
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModel
+
+from internvl_mm.registry import MODELS
+from internvl_mm.weights import CheckpointError, open_state_dict
+from ..backbones.intern_vit import convert_checkpoint_key, resize_pos_embed
+from ..heads.attention_pooling import AttentionPooling
+from ..language.qllama import QLLaMA, build_attention_mask
+from ..language.tokenizer import ITC_PREFIX, PAD_ID, InternVLTokenizer, check_tokenizer_dir
+from .losses import contrastive_loss, logit_scale_value, sample_hard_negatives
+from .prompts import resolve_class_names, resolve_templates
+
+# ----------------------------------------------------------------------------------------------------------------
+# Checkpoint key mapping (pure)
+# ----------------------------------------------------------------------------------------------------------------
+# Read from the released modeling code (modeling_internvl.py / modeling_qllama.py of InternVL-14B-224px) and
+# partly confirmed against the release's shard index (clip_projector*, vision_model.*); the qllama.* names are
+# *inferred* from the module definitions (LlamaForCausalLM with cross_attn on even layers), not read from a
+# downloaded checkpoint.
+TOP_LEVEL_KEYS = ('qllama.', 'query_tokens', 'text_projection', 'logit_scale', 'clip_projector.', 'clip_projector2.',
+                  'itm_head.')
+_VIT_TO_OFFICIAL = (
+    (re.compile(r'^cls_token$'), 'embeddings.class_embedding'),
+    (re.compile(r'^pos_embed$'), 'embeddings.position_embedding'),
+    (re.compile(r'^patch_embed\.proj\.(weight|bias)$'), r'embeddings.patch_embedding.\1'),
+    (re.compile(r'^blocks\.(\d+)\.(ls[12])\.gamma$'), r'encoder.layers.\1.\2'),
+    (re.compile(r'^blocks\.(\d+)\.(.+)$'), r'encoder.layers.\1.\2'),
+)
+# Parts that stage 2 adds to a stage-1 InternVL-C, allowed to be missing when stage 2 starts from stage 1.
+STAGE2_NEW_PARTS = ('query_tokens', 'qllama.model.layers.*.cross_attn', 'clip_projector2', 'itm_head',
+                    'qllama.lm_head')
+# What stage 2 trains (the paper: the queries and cross-attention, plus the new heads and the temperature).
+STAGE2_TRAINABLE = ('query_tokens', 'qllama.model.layers.*.cross_attn', 'clip_projector2', 'itm_head', 'logit_scale')
+
+
+def matches(name: str, patterns: Sequence[str]) -> List[str]:
+    """The glob patterns (``*`` = any text) that match parameter ``name`` itself or a module above it."""
+    return [p for p in patterns if fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(name, p + '.*')]
+
+
+def convert_internvl_key(key: str) -> Optional[str]:
+    """An InternVL-14B key (official layout, or this model's own names) -> this model's parameter name, or None.
+
+    ``vision_model.*`` goes through InternViT's mapping (:func:`convert_checkpoint_key`); a DDP ``module.`` prefix
+    is dropped; QLLaMA and head keys are already this model's names.
+    """
+    if key.startswith('module.'):
+        key = key[len('module.'):]
+    if key.startswith('vision_model.'):
+        vit_key = convert_checkpoint_key(key[len('vision_model.'):])
+        return None if vit_key is None else 'vision_model.' + vit_key
+    return key if key.startswith(TOP_LEVEL_KEYS) else None
+
+
+def vit_key_to_official(name: str) -> str:
+    """An InternViT parameter name -> its Hugging Face release name (inverse of :func:`convert_checkpoint_key`)."""
+    for pattern, replacement in _VIT_TO_OFFICIAL:
+        if pattern.match(name):
+            return pattern.sub(replacement, name)
+    return name
+
+
+def internvl_key_to_official(name: str) -> str:
+    """This model's parameter name -> the key of the official release (inverse of :func:`convert_internvl_key`)."""
+    if name.startswith('vision_model.'):
+        return 'vision_model.' + vit_key_to_official(name[len('vision_model.'):])
+    return name
+
+
+def _official_keys_hook(module, state_dict, prefix, local_metadata):
+    """state_dict post-hook on ``vision_model``: write its keys in the release layout (order kept)."""
+    items = list(state_dict.items())
+    state_dict.clear()
+    for key, value in items:
+        state_dict[prefix + vit_key_to_official(key[len(prefix):]) if key.startswith(prefix) else key] = value
+
+
+def _accept_official_keys_hook(module, state_dict, prefix, *args):
+    """load_state_dict pre-hook on ``vision_model``: accept the release layout (and this model's own names)."""
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        vit_key = convert_checkpoint_key(key[len(prefix):])
+        if vit_key is not None and prefix + vit_key != key:
+            state_dict[prefix + vit_key] = state_dict.pop(key)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The model
+# ----------------------------------------------------------------------------------------------------------------
+@MODELS.register_module()
+class InternVL(BaseModel):
+    """InternVL-C / InternVL-G for contrastive + generative pretraining and zero-shot evaluation.
+
+    Args:
+        backbone: the InternViT config (``type`` defaults to 'InternViT'; its last-layer tokens are used). The
+            module is ``vision_model``, the prefix of the official checkpoints.
+        qllama: the :class:`QLLaMA` config (``arch``, ``with_cp``, ``init_cfg`` to start from a LLaMA release).
+        num_query_token: learnable queries (96 in the release). 0 builds a pure InternVL-C without queries,
+            cross-attention, ``clip_projector2``, ``itm_head`` and ``lm_head`` (stage 1).
+        embed_dim / attn_pool_num_heads: the CLIP embedding width (768) and the projectors' heads (16).
+        mode: which image embedding ``predict`` and ITC use: 'InternVL-C' (``clip_projector``) or 'InternVL-G'.
+        losses: any of 'itc', 'itm', 'itg' (stage 1: ('itc',); stage 2: all three).
+        trainable: if given, only parameters matching one of these glob patterns (a parameter name or a module
+            above it, e.g. 'qllama.model.layers.*.cross_attn') train, the rest is frozen (stage 2:
+            :data:`STAGE2_TRAINABLE`).
+        tokenizer: the folder with the tokenizer files (the release folder); needed for zero-shot classification.
+        max_txt_len: longest token sequence of a prompt (80).
+        zero_shot: ``dict(class_names=..., templates=...)`` (lists, files or names such as 'imagenet' /
+            'openai_imagenet'): ``predict`` then scores images against the averaged prompt embeddings.
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH, allow_missing=(...))`` loads a release folder or an
+            mmengine checkpoint; ``allow_missing`` (glob patterns) names parts that may be absent (e.g.
+            ``STAGE2_NEW_PARTS`` when stage 2 starts from a stage-1 checkpoint).
+    """
+    MODES = ('InternVL-C', 'InternVL-G')
+    LOSSES = ('itc', 'itm', 'itg')
+
+    def __init__(self,
+                 backbone: dict,
+                 qllama: dict,
+                 num_query_token: int = 96,
+                 embed_dim: int = 768,
+                 attn_pool_num_heads: int = 16,
+                 mode: str = 'InternVL-C',
+                 losses: Sequence[str] = ('itc', ),
+                 trainable: Optional[Sequence[str]] = None,
+                 tokenizer: Optional[str] = None,
+                 max_txt_len: int = 80,
+                 label_smoothing: float = 0.0,
+                 zero_shot: Optional[dict] = None,
+                 zero_shot_logit_scale: float = 100.0,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if mode not in self.MODES:
+            raise ValueError(f'InternVL mode must be one of {self.MODES}, got {mode!r}')
+        unknown = sorted(set(losses) - set(self.LOSSES))
+        if unknown or not losses:
+            raise ValueError(f'InternVL losses must be a non-empty subset of {self.LOSSES}, got {list(losses)}')
+        needs_queries = mode == 'InternVL-G' or {'itm', 'itg'} & set(losses)
+        if needs_queries and not num_query_token:
+            raise ValueError(f'mode {mode} with losses {list(losses)} needs query tokens; set num_query_token > 0 '
+                             f'(96 in the release)')
+        self.mode, self.losses = mode, tuple(losses)
+        self.num_query_token = num_query_token
+        self.max_txt_len = max_txt_len
+        self.label_smoothing = label_smoothing
+
+        self.vision_model = MODELS.build(dict(dict(type='InternViT', out_type='raw', out_indices=-1), **backbone))
+        if self.vision_model.out_type != 'raw':
+            raise ValueError("InternVL needs the backbone's raw tokens: set backbone.out_type='raw'")
+        vision_width = self.vision_model.embed_dims
+        self.vision_model.register_state_dict_post_hook(_official_keys_hook)
+        self.vision_model.register_load_state_dict_pre_hook(_accept_official_keys_hook)
+        self.qllama = QLLaMA(**dict(qllama, vision_width=vision_width if num_query_token else None,
+                                    with_lm_head=bool(num_query_token)))
+        hidden = self.qllama.hidden_size
+        for width, name in ((vision_width, 'backbone'), (hidden, 'qllama')):
+            if width % attn_pool_num_heads:
+                raise ValueError(f'the {name} width {width} is not divisible by attn_pool_num_heads '
+                                 f'{attn_pool_num_heads}')
+        self.clip_projector = AttentionPooling(vision_width, attn_pool_num_heads, embed_dim)
+        self.text_projection = nn.Parameter(torch.empty(hidden, embed_dim))
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+        if num_query_token:
+            self.query_tokens = nn.Parameter(torch.zeros(1, num_query_token, hidden))
+            self.clip_projector2 = AttentionPooling(hidden, attn_pool_num_heads, embed_dim)
+            self.itm_head = nn.Linear(hidden, 2)
+        else:
+            self.query_tokens = self.clip_projector2 = self.itm_head = None
+        self._init_own_parameters()
+
+        self.tokenizer_path = tokenizer
+        self._tokenizer: Optional[InternVLTokenizer] = None
+        self.zero_shot_logit_scale = zero_shot_logit_scale
+        self.zero_shot = None
+        if zero_shot is not None:
+            unknown = sorted(set(zero_shot) - {'class_names', 'templates'})
+            if unknown or 'class_names' not in zero_shot:
+                raise ValueError(f'zero_shot takes class_names and templates, got {sorted(zero_shot)}')
+            self.zero_shot = (resolve_class_names(zero_shot['class_names']),
+                              resolve_templates(zero_shot.get('templates', ('{}', ))))
+        self._classifier: Optional[torch.Tensor] = None
+        if trainable is not None:
+            self._freeze_all_but(trainable)
+
+    # -- construction --------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def _init_own_parameters(self):
+        nn.init.normal_(self.text_projection, std=self.qllama.hidden_size**-0.5)
+        if self.query_tokens is not None:
+            nn.init.normal_(self.query_tokens, std=0.02)
+        for projector in (self.clip_projector, self.clip_projector2, self.itm_head):
+            for m in projector.modules() if projector is not None else ():
+                if isinstance(m, nn.Linear):
+                    nn.init.trunc_normal_(m.weight, std=0.02)
+                    if m.bias is not None:
+                        nn.init.zeros_(m.bias)
+
+    def _freeze_all_but(self, names: Sequence[str]):
+        matched = set()
+        for param_name, param in self.named_parameters():
+            hits = matches(param_name, names)
+            matched.update(hits)
+            param.requires_grad = bool(hits)
+        unmatched = sorted(set(names) - matched)
+        if unmatched:
+            raise ValueError(f'trainable patterns {unmatched} match no parameter of this InternVL (parameter '
+                             f'names look like {[n for n, _ in self.named_parameters()][-3:]})')
+
+    def init_weights(self):
+        """Random initialisation of every part (each from its own recipe), or the weights of ``init_cfg``."""
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            self.load_pretrained(self.init_cfg['checkpoint'], self.init_cfg.get('allow_missing', ()))
+            self._is_init = True
+            return
+        super().init_weights()  # InternViT's and QLLaMA's own recipes (or their init_cfg)
+        self._init_own_parameters()
+
+    @torch.no_grad()
+    def load_pretrained(self, checkpoint: str, allow_missing: Sequence[str] = ()) -> Dict[str, List[str]]:
+        """Load a release folder, shard index, safetensors file or mmengine checkpoint.
+
+        Keys of parts this model does not have (e.g. the queries of a release loaded as a pure InternVL-C) are
+        ignored and reported; missing weights are an error unless they match an ``allow_missing`` pattern;
+        the ViT position embedding is resized to this model's grid (stage 1 at 196 px -> 224 px); any other shape
+        mismatch is an error naming the key.
+        """
+        logger = MMLogger.get_current_instance()
+        source = open_state_dict(checkpoint)
+        mapping, ignored = {}, []
+        for key in source:
+            name = convert_internvl_key(key)
+            (ignored.append(key) if name is None else mapping.__setitem__(name, key))
+        own = dict(self.named_parameters())
+        missing = [n for n in own if n not in mapping]
+        not_allowed = [n for n in missing if not matches(n, allow_missing)]
+        if not_allowed:
+            raise CheckpointError(
+                f'{checkpoint} lacks {len(not_allowed)} InternVL weights, e.g. {not_allowed[:3]}; is it an InternVL '
+                f'checkpoint of this architecture? (A stage-1 checkpoint for stage 2 needs '
+                f'allow_missing={STAGE2_NEW_PARTS}.)')
+        ignored += [mapping[n] for n in mapping if n not in own]
+        for name, param in own.items():
+            if name not in mapping:
+                continue
+            tensor = source[mapping[name]]
+            if name == 'vision_model.pos_embed' and tensor.shape != param.shape:
+                tensor = self._resize_pos_embed(tensor, checkpoint)
+            if tensor.shape != param.shape:
+                raise CheckpointError(f'{checkpoint}: {mapping[name]} has shape {tuple(tensor.shape)} but {name} '
+                                      f'of this model has {tuple(param.shape)}; the backbone / qllama arch does not '
+                                      f'match the checkpoint')
+            param.copy_(tensor.to(param.dtype))
+        logger.info(f'Loaded {len(own) - len(missing)} InternVL tensors from {checkpoint}'
+                    + (f'; newly initialised: {sorted({self._part(n) for n in missing})}' if missing else '')
+                    + (f'; ignored {len(ignored)} keys, e.g. {ignored[:3]}' if ignored else ''))
+        return dict(missing=missing, ignored=ignored)
+
+    @staticmethod
+    def _part(name: str) -> str:
+        return re.sub(r'\.\d+\.', '.N.', name).rsplit('.', 1)[0] if '.' in name else name
+
+    def _resize_pos_embed(self, pos_embed: torch.Tensor, checkpoint: str) -> torch.Tensor:
+        side = math.isqrt(pos_embed.shape[1] - 1)
+        if side * side != pos_embed.shape[1] - 1:
+            raise CheckpointError(f'{checkpoint}: position embedding {tuple(pos_embed.shape)} is not 1 + a square '
+                                  f'grid')
+        MMLogger.get_current_instance().info(f'Resizing the ViT position embedding from {side}x{side} to '
+                                             f'{self.vision_model.grid[0]}x{self.vision_model.grid[1]}')
+        return resize_pos_embed(pos_embed, (side, side), self.vision_model.grid)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if mode:
+            self._classifier = None  # the weights will change: recompute the zero-shot classifier next time
+        return self
+
+    # -- encoders ------------------------------------------------------------------------------------------------
+    @property
+    def tokenizer(self) -> InternVLTokenizer:
+        if self._tokenizer is None:
+            if not self.tokenizer_path:
+                raise ValueError('zero-shot classification needs the tokenizer: set model.tokenizer to the folder '
+                                 'with the tokenizer files (the release folder)')
+            tokenizer = InternVLTokenizer(check_tokenizer_dir(self.tokenizer_path), self.max_txt_len)
+            if tokenizer.vocab_size > self.qllama.vocab_size:
+                raise ValueError(f'the tokenizer in {self.tokenizer_path} has {tokenizer.vocab_size} tokens but '
+                                 f'the QLLaMA vocabulary has {self.qllama.vocab_size}; use the matching qllama arch')
+            self._tokenizer = tokenizer
+        return self._tokenizer
+
+    def _vision_tokens(self, images: torch.Tensor) -> torch.Tensor:
+        trains = any(p.requires_grad for p in self.vision_model.parameters())
+        with torch.set_grad_enabled(torch.is_grad_enabled() and trains):
+            return self.vision_model(images)[-1]
+
+    def _queries(self, batch_size: int) -> torch.Tensor:
+        return self.query_tokens.expand(batch_size, -1, -1)
+
+    def query_features(self, vision: torch.Tensor) -> torch.Tensor:
+        """QLLaMA outputs (B, Q, hidden) of the queries alone (bidirectional), reading the vision tokens."""
+        return self.qllama(query_embeds=self._queries(vision.shape[0]), vision_states=vision)
+
+    def encode_image(self, images: torch.Tensor, mode: Optional[str] = None) -> torch.Tensor:
+        """L2-normalised (B, embed_dim) image embeddings, InternVL-C or InternVL-G (default: ``self.mode``)."""
+        return self._image_embedding(self._vision_tokens(images), mode or self.mode)
+
+    def _image_embedding(self, vision: torch.Tensor, mode: str) -> torch.Tensor:
+        image = F.normalize(self.clip_projector(vision), dim=-1)
+        if mode == 'InternVL-G':
+            if self.query_tokens is None:
+                raise ValueError('InternVL-G embeddings need query tokens (num_query_token > 0)')
+            image = F.normalize(image + F.normalize(self.clip_projector2(self.query_features(vision)), dim=-1),
+                                dim=-1)
+        return image
+
+    def encode_text(self, ids: torch.Tensor) -> torch.Tensor:
+        """L2-normalised (N, embed_dim) text embeddings of right-padded token ids (pad 0): the EOS hidden state of
+        a causal pass over the text alone, projected by ``text_projection``."""
+        mask = ids != PAD_ID
+        length = int(mask.sum(1).max())
+        ids, mask = ids[:, :length], mask[:, :length]
+        hidden = self.qllama(ids, attention_mask=build_attention_mask('text', 0, mask))
+        eos = hidden[torch.arange(ids.shape[0], device=ids.device), mask.sum(1) - 1]
+        return F.normalize(eos @ self.text_projection, dim=-1)
+
+    # -- mmengine interface --------------------------------------------------------------------------------------
+    def forward(self, inputs: torch.Tensor, data_samples: Optional[list] = None, mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.encode_image(inputs)
+        raise ValueError(f'Invalid mode {mode!r}; use loss, predict or tensor')
+
+    @staticmethod
+    def _rows(value) -> torch.Tensor:
+        """A sample's token ids as (num_texts, length)."""
+        value = torch.as_tensor(value)
+        return value.reshape(-1, value.shape[-1])
+
+    def _stack(self, data_samples: list, key: str) -> torch.Tensor:
+        """(B, length): the first text of each sample (training samples carry one caption)."""
+        if not data_samples or key not in data_samples[0]:
+            raise KeyError(f'the data samples have no {key!r}; add TokenizeCaption to the pipeline and list '
+                           f'{key!r} in PackInputs(algorithm_keys=...)')
+        return torch.stack([self._rows(s.get(key))[0] for s in data_samples])
+
+    def _text_trains(self) -> bool:
+        """Whether any weight of the text path (LLaMA without cross-attention, text_projection) trains."""
+        return self.text_projection.requires_grad or any(
+            p.requires_grad for n, p in self.qllama.named_parameters() if 'cross_attn' not in n
+            and not n.startswith('lm_head'))
+
+    def loss(self, inputs: torch.Tensor, data_samples: list) -> Dict[str, torch.Tensor]:
+        device = inputs.device
+        text_ids = self._stack(data_samples, 'text_ids').to(device)
+        vision = self._vision_tokens(inputs)
+        losses = {}
+        if self.mode == 'InternVL-G':
+            image = F.normalize(self.clip_projector2(self.query_features(vision)), dim=-1)
+        else:
+            image = F.normalize(self.clip_projector(vision), dim=-1)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self._text_trains()):
+            text = self.encode_text(text_ids)
+        itc, logits_i2t = contrastive_loss(image, text, self.logit_scale, self.label_smoothing)
+        if 'itc' in self.losses:
+            losses['loss_itc'] = itc
+        losses['logit_scale'] = logit_scale_value(self.logit_scale).detach()
+        if 'itm' in self.losses or 'itg' in self.losses:
+            losses.update(self._itm_itg_losses(vision, logits_i2t, data_samples))
+        return losses
+
+    def _itm_itg_losses(self, vision: torch.Tensor, logits_i2t: torch.Tensor, data_samples: list
+                        ) -> Dict[str, torch.Tensor]:
+        """One QLLaMA pass over the stacked ITM and ITG batches (each image's k / v reused for both)."""
+        device = vision.device
+        B, Q = vision.shape[0], self.num_query_token
+        chunks, masks, kinds = [], [], []
+        if 'itm' in self.losses:
+            itm_ids = self._stack(data_samples, 'itm_ids').to(device)
+            negative, valid = sample_hard_negatives(logits_i2t, itm_ids)
+            num_negative = B - B // 2  # the first half gets its hard negative, the second half its own caption
+            order = torch.arange(B, device=device)
+            order[:num_negative] = negative[:num_negative]
+            itm_labels = (order == torch.arange(B, device=device)).long()
+            itm_labels[:num_negative][~valid[:num_negative]] = -100
+            chunks.append(itm_ids[order])
+            kinds.append('itm')
+        if 'itg' in self.losses:
+            chunks.append(self._stack(data_samples, 'itg_ids').to(device))
+            itg_labels = self._stack(data_samples, 'itg_labels').to(device)
+            kinds.append('itg')
+        length = max(int((c != PAD_ID).sum(1).max()) for c in chunks)
+        ids = torch.cat([c[:, :length] for c in chunks])
+        for kind, chunk in zip(kinds, chunks):
+            masks.append(build_attention_mask(kind, Q, chunk[:, :length] != PAD_ID))
+        hidden = self.qllama(ids, query_embeds=self._queries(ids.shape[0]), attention_mask=torch.cat(masks),
+                             vision_states=vision)
+        out = {}
+        for i, kind in enumerate(kinds):
+            h = hidden[i * B:(i + 1) * B]
+            if kind == 'itm':
+                logits = self.itm_head(h[:, :Q]).mean(dim=1)
+                out['loss_itm'] = F.cross_entropy(logits, itm_labels, ignore_index=-100)
+            else:
+                logits = self.qllama.lm_head(h[:, Q:-1])
+                out['loss_itg'] = F.cross_entropy(logits.flatten(0, 1).float(), itg_labels[:, 1:length].flatten(),
+                                                  ignore_index=-100)
+        return out
+
+    @torch.no_grad()
+    def zero_shot_classifier(self) -> torch.Tensor:
+        """(num_classes, embed_dim): per class, the normalised mean of its normalised prompt embeddings."""
+        if self.zero_shot is None:
+            raise ValueError('this InternVL has no zero_shot=dict(class_names=..., templates=...)')
+        if self._classifier is None:
+            names, templates = self.zero_shot
+            device = self.text_projection.device
+            weights = []
+            for name in names:
+                ids, _ = self.tokenizer.encode([t.format(name) for t in templates], prefix=ITC_PREFIX)
+                weights.append(F.normalize(self.encode_text(ids.to(device)).mean(0), dim=-1))
+            self._classifier = torch.stack(weights)
+        return self._classifier
+
+    @torch.no_grad()
+    def predict(self, inputs: torch.Tensor, data_samples: Optional[list] = None) -> list:
+        """Data samples with ``image_embeds``, ``text_embeds`` (one row per caption, when the samples carry
+        ``text_ids``) and, with ``zero_shot``, the classification ``pred_score`` / ``pred_label``."""
+        from mmpretrain.structures import DataSample
+        images = self.encode_image(inputs)
+        samples = data_samples if data_samples is not None else [DataSample() for _ in range(len(images))]
+        if samples and 'text_ids' in samples[0]:
+            per_sample = [self._rows(s.text_ids) for s in samples]
+            texts = self.encode_text(torch.cat(per_sample).to(inputs.device))
+            for sample, emb in zip(samples, texts.split([len(t) for t in per_sample])):
+                sample.set_field(emb.cpu(), 'text_embeds')
+        scores = None
+        if self.zero_shot is not None:
+            scores = (self.zero_shot_logit_scale * images @ self.zero_shot_classifier().t()).softmax(dim=-1)
+        for i, sample in enumerate(samples):
+            sample.set_field(images[i].cpu(), 'image_embeds')
+            if scores is not None:
+                sample.set_pred_score(scores[i].cpu())
+        return samples

@@ -1,0 +1,43 @@
+# The embedded shapes caption set (python tools/data/make_shapes.py, or the demo, generates data/shapes/caption):
+# 1-3 coloured shapes on a 3x3 grid, captions derived from the scene ("two shapes: a large red circle at the top
+# left, a small blue cross at the center"), a label per image (the colour and kind of its large shape) and a
+# SentencePiece tokenizer trained on the captions, in a release folder's layout (data_root/tokenizer).
+data_root = 'data/shapes/caption'
+tokenizer = data_root + '/tokenizer'
+max_txt_len = 48
+# internvl_mm.datasets.shapes.formats.CAPTION_CLASSES / CAPTION_TEMPLATES (the tests check they agree).
+class_names = [f'{c} {s}' for c in ('red', 'green', 'blue', 'yellow')
+               for s in ('circle', 'square', 'triangle', 'cross')]
+templates = [f'one shape: a large {{}} at the {p}' for p in ('top left', 'top', 'top right', 'left', 'center', 'right',
+                                                             'bottom left', 'bottom', 'bottom right')]
+data_preprocessor = dict(type='mmpretrain.ClsDataPreprocessor', mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5],
+                         to_rgb=True)
+# No flips or crops: left / right and the grid position are part of the captions.
+train_pipeline = [
+    dict(type='LoadImageFromFileOrTar'),
+    dict(type='TokenizeCaption', tokenizer=tokenizer, max_length=max_txt_len, tasks=('itc', )),
+    dict(type='PackInputs', algorithm_keys=['text_ids']),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFileOrTar'),
+    dict(type='TokenizeCaption', tokenizer=tokenizer, max_length=max_txt_len, tasks=('itc', ), all_captions=True),
+    dict(type='PackInputs', algorithm_keys=['text_ids', 'image_id']),
+]
+train_dataloader = dict(
+    batch_size=128,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type='ImageTextDataset', data_root=data_root, ann_file='train.jsonl', pipeline=train_pipeline),
+)
+val_dataloader = dict(
+    batch_size=250,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='ImageTextDataset', data_root=data_root, ann_file='val.jsonl', metainfo=dict(classes=class_names),
+                 pipeline=test_pipeline),
+)
+val_evaluator = [dict(type='ImageTextRetrieval', topk=(1, 5, 10)), dict(type='ZeroShotAccuracy', topk=(1, 5))]
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator

@@ -1,0 +1,42 @@
+# Stage 1 on the shapes captions: a small InternVL-C (InternViT with the 6B feature set, 8 px patches on 48 px
+# images; a 2-layer QLLaMA text tower) trained from scratch with the symmetric InfoNCE loss, then evaluated on
+# the held-out pairs: image<->text retrieval and zero-shot classification of the large shape (16 classes).
+_base_ = [
+    '../../../../configs/_base_/tasks/pretraining.py',
+    './_base_/shapes_caption.py',
+]
+model = dict(
+    type='InternVL',
+    backbone=dict(type='InternViT',
+                  arch=dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384, img_size=48,
+                            patch_size=8)),
+    qllama=dict(arch=dict(hidden_size=96, num_layers=2, num_heads=3, intermediate_size=256, vocab_size=128)),
+    num_query_token=0,
+    embed_dim=128,
+    attn_pool_num_heads=4,
+    mode='InternVL-C',
+    losses=('itc', ),
+    tokenizer={{_base_.tokenizer}},
+    max_txt_len={{_base_.max_txt_len}},
+    zero_shot=dict(class_names={{_base_.class_names}}, templates={{_base_.templates}}),
+    data_preprocessor={{_base_.data_preprocessor}},
+)
+# The stage-1 optimizer (AdamW 0.9 / 0.95, weight decay 0.1), scaled to a from-scratch run of a few minutes: both
+# towers start from scratch here, so they share one rate, and the temperature learns 30x faster (it reaches
+# CLIP's clamp at 100 within the run instead of crawling up from 1/0.07).
+optim_wrapper = dict(
+    constructor='LayerDecayOptimWrapperConstructor',
+    optimizer=dict(type='AdamW', lr=3e-3, betas=(0.9, 0.95), weight_decay=0.1),
+    paramwise_cfg=dict(custom_keys={'logit_scale': dict(lr_mult=30.0)}),
+    clip_grad=dict(max_norm=1.0),
+)
+max_epochs = 5
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, end=max_epochs, eta_min=1e-5, convert_to_iter_based=True),
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
+val_cfg = dict()
+test_cfg = dict()
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(by_epoch=True, interval=max_epochs))
+log_processor = dict(by_epoch=True)
