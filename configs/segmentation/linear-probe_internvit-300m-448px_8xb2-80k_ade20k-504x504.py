@@ -1,9 +1,3 @@
-# InternViT-300M linear probe on ADE20K (no paper number): frozen backbone in bf16, BN + 1x1 classifier in fp32.
-_base_ = [
-    '../_base_/models/internvit_300m_linear_seg.py',
-    '../_base_/datasets/ade20k_504.py',
-    '../_base_/schedules/seg_adamw_poly_80k.py',
-    '../_base_/tasks/segmentation.py',
-]
-optim_wrapper = dict(optimizer=dict(weight_decay=0.0))
-custom_hooks = [dict(type='BF16BackboneHook')]
+# The InternViT-300M-448px version of linear-probe_internvit-6b-224px_8xb2-80k_ade20k-504x504.py (no paper number).
+_base_ = ['./linear-probe_internvit-6b-224px_8xb2-80k_ade20k-504x504.py', '../_base_/models/internvit_300m_segmentation.py']
+model = {{_base_.internvit_300m_linear}}

@@ -1,9 +1,3 @@
-# InternViT-300M head tuning on ADE20K (no paper number): frozen backbone in bf16, pyramid + UperNet trained in fp32.
-_base_ = [
-    '../_base_/models/internvit_300m_upernet.py',
-    '../_base_/datasets/ade20k_504.py',
-    '../_base_/schedules/seg_adamw_poly_80k.py',
-    '../_base_/tasks/segmentation.py',
-]
-model = dict(backbone=dict(frozen_stages='all', with_cp=False), auxiliary_head=dict(in_index=1))
-custom_hooks = [dict(type='BF16BackboneHook')]
+# The InternViT-300M-448px version of upernet-head_internvit-6b-224px_8xb2-80k_ade20k-504x504.py (no paper number).
+_base_ = ['./upernet-head_internvit-6b-224px_8xb2-80k_ade20k-504x504.py', '../_base_/models/internvit_300m_segmentation.py']
+model = {{_base_.internvit_300m_upernet}}

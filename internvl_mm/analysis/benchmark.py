@@ -10,8 +10,9 @@ Method (``tools/analysis/benchmark.py`` is the command line):
   so that a slow spell of a shared machine hits both sides of a ratio.
 - The *matmul ceiling* runs every matrix product of the step (:func:`step_matmuls`: the analytic count's products
   for a forward pass; for a train step also the two products of each backward, and the recomputed forward with
-  checkpointing) as plain ``torch.matmul`` calls on tensors of the same shapes and dtype. ``roofline`` = ceiling
-  time / model time = the model's FLOP rate as a fraction of what the matmuls alone reach.
+  checkpointing) as plain ``torch.matmul`` calls on tensors of the same shapes, layouts and dtype (attention in
+  the query tiles a fused kernel runs, see :class:`MatmulCeiling`). ``roofline`` = ceiling time / model time =
+  the model's FLOP rate as a fraction of what its matmuls alone reach.
 - Peak memory is what the step allocates on top of the weights and the input: on CUDA
   ``max_memory_allocated``; on the CPU the live tensor storages seen at the ATen level (:class:`LiveTensorBytes`:
   activations, saved tensors, gradients, attention matrices; not the kernels' internal scratch buffers).
@@ -78,15 +79,13 @@ def bench_arch(preset: str, blocks: Optional[int], img_size: int) -> dict:
 @torch.no_grad()
 def random_init_(model: nn.Module, seed: int = 0) -> nn.Module:
     """Deterministic weights with every parameter non-trivial (norm weights and layer scales away from 1 / 0.1)."""
-    gen = torch.Generator(device='cpu').manual_seed(seed)
+    device = next(model.parameters()).device
+    gen = torch.Generator(device=device).manual_seed(seed)  # generated where the weights live (6B on a GPU)
     for name, p in model.named_parameters():
         if name.endswith(('norm1.weight', 'norm2.weight', 'norm.weight', 'gamma')):
-            values = torch.rand(p.shape, generator=gen) + 0.5
-        elif name.endswith('bias'):
-            values = torch.randn(p.shape, generator=gen) * 0.02
+            p.copy_(torch.rand(p.shape, generator=gen, device=device) + 0.5)
         else:
-            values = torch.randn(p.shape, generator=gen) * 0.02
-        p.copy_(values.to(p.dtype))
+            p.copy_(torch.randn(p.shape, generator=gen, device=device) * 0.02)
     return model
 
 
@@ -172,14 +171,16 @@ def timed(fn: Callable[[], object], device: torch.device) -> float:
 # ----------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Product:
-    """(batch, m, k) @ (batch, k, n), run ``count`` times in a step; B is stored transposed (batch, n, k) like a
-    Linear weight or the keys, so a forward is ``A @ Bᵀ`` and its backward ``dC @ B`` and ``dCᵀ @ A``."""
+    """(batch, m, k) @ (batch, k, n), run ``count`` times in a step, with its operands stored as autograd has them:
+    'nt' = A @ Bᵀ with B stored (n, k) (a Linear forward, Q Kᵀ), 'nn' = A @ B (an input gradient dY @ W, P V),
+    'tn' = Aᵀ @ B with A stored (k, m) (a weight gradient dYᵀ @ X)."""
     name: str
     batch: int
     m: int
     k: int
     n: int
     count: int
+    layout: str = 'nt'
 
     @property
     def flops(self) -> int:  # hardware FLOPs: 2 per multiply-accumulate
@@ -189,19 +190,23 @@ class Product:
 def step_matmuls(shape: ViTShape, hw: Tuple[int, int], batch: int, mode: str, checkpointing: bool) -> List[Product]:
     """Every matrix product a forward pass or a train step of the model executes, per block kind.
 
-    A train step adds, per forward product, the product for the gradient of its left operand (not for the patch
-    embedding: the image needs no gradient) and for its right operand; activation checkpointing recomputes the
-    blocks' forward products in the backward pass.
+    A train step adds, per forward product C = A op(B), the product for the gradient of its left operand (not for
+    the patch embedding: the image needs no gradient), dA = dC op(B)ᵀ, and for its right operand, dB = Aᵀ dC (as
+    stored); activation checkpointing recomputes the blocks' forward products in the backward pass.
     """
     out = []
     for mm in matmul_shapes(shape, hw, batch):
         block = mm.group != 'patch_embed'
-        out.append(Product(f'{mm.group} fwd', mm.batch, mm.m, mm.k, mm.n, mm.count * (1 + (
-            mode == 'train' and checkpointing and block))))
+        recompute = mode == 'train' and checkpointing and block
+        out.append(Product(f'{mm.group} fwd', mm.batch, mm.m, mm.k, mm.n, mm.count * (1 + recompute), mm.layout))
         if mode == 'train':
             if block:
-                out.append(Product(f'{mm.group} dA', mm.batch, mm.m, mm.n, mm.k, mm.count))
-            out.append(Product(f'{mm.group} dB', mm.batch, mm.n, mm.m, mm.k, mm.count))
+                out.append(Product(f'{mm.group} dA', mm.batch, mm.m, mm.n, mm.k, mm.count,
+                                   'nn' if mm.layout == 'nt' else 'nt'))
+            if mm.layout == 'nt':  # dB stored (n, k): dCᵀ @ A
+                out.append(Product(f'{mm.group} dB', mm.batch, mm.n, mm.m, mm.k, mm.count, 'tn'))
+            else:  # dB stored (k, n): Aᵀ @ dC
+                out.append(Product(f'{mm.group} dB', mm.batch, mm.k, mm.m, mm.n, mm.count, 'tn'))
     return out
 
 
@@ -211,34 +216,62 @@ def useful_flops(shape: ViTShape, hw: Tuple[int, int], batch: int, mode: str) ->
 
 
 class MatmulCeiling:
-    """Runs each product of a step once (chunked over the batch dimension so that no operand exceeds
-    ``max_chunk_bytes``) and returns the time the whole step's products take: sum of time x repeat count."""
+    """Runs each product of a step once and returns the time the whole step's products take (sum of time x repeat
+    count); a batch is run in chunks so that no operand exceeds ``max_chunk_bytes``.
+
+    Attention products run in the tiles a fused attention kernel executes (``attention_tile``: 256 queries x 512
+    keys, PyTorch's CPU flash kernel's blocks), one tile per call on the CPU: a memory-linear implementation never
+    materialises the N x N matrix, and products that do measure memory traffic rather than the matmul ceiling (at
+    896 px the flash kernel outruns untiled products by 30 %).
+    """
 
     def __init__(self, products: Sequence[Product], device: torch.device, dtype: torch.dtype,
-                 max_chunk_bytes: int = 256 << 20):
-        self.products, self.device, self.dtype = list(products), device, dtype
+                 max_chunk_bytes: int = 256 << 20, attention_tile: Tuple[int, int] = (256, 512)):
+        self.device, self.dtype = device, dtype
         self.max_chunk_bytes = max_chunk_bytes
+        self.products = []
+        for p in products:
+            self.products += self._tiled(p, *attention_tile) if p.name.startswith('attn.sdpa') else [p]
         self._operands: Dict[tuple, Tuple[torch.Tensor, torch.Tensor, int]] = {}
 
+    @staticmethod
+    def _tiled(p: Product, query_tile: int, key_tile: int) -> List[Product]:
+        """``p`` split into tiles of at most query_tile rows and key_tile for the other dimensions above
+        key_tile (a head's width stays whole); the FLOPs are unchanged."""
+        def split(size, tile):
+            if size <= tile:
+                return [(size, 1)]
+            return [(tile, size // tile)] + ([(size % tile, 1)] if size % tile else [])
+        return [Product(p.name, p.batch * mc * kc * nc, m, k, n, p.count, p.layout)
+                for m, mc in split(p.m, query_tile) for k, kc in split(p.k, key_tile)
+                for n, nc in split(p.n, key_tile)]
+
     def _chunk(self, p: Product):
-        key = (p.batch, p.m, p.k, p.n)
+        key = (p.batch, p.m, p.k, p.n, p.layout)
         if key not in self._operands:
             itemsize = torch.empty((), dtype=self.dtype).element_size()
             largest = max(p.m * p.k, p.n * p.k, p.m * p.n) * itemsize
             chunk = max(1, min(p.batch, self.max_chunk_bytes // max(largest, 1)))
+            if p.name.startswith('attn.sdpa') and self.device.type == 'cpu':
+                chunk = 1  # tile by tile, as the kernel works through them in cache
             gen = torch.Generator(device='cpu').manual_seed(0)
-            a = torch.randn(chunk, p.m, p.k, generator=gen).to(self.device, self.dtype)
-            bt = torch.randn(chunk, p.n, p.k, generator=gen).to(self.device, self.dtype)
-            self._operands[key] = (a, bt, math.ceil(p.batch / chunk))
+            a_shape = (chunk, p.k, p.m) if p.layout == 'tn' else (chunk, p.m, p.k)
+            b_shape = (chunk, p.n, p.k) if p.layout == 'nt' else (chunk, p.k, p.n)
+            a = torch.randn(a_shape, generator=gen).to(self.device, self.dtype)
+            b = torch.randn(b_shape, generator=gen).to(self.device, self.dtype)
+            if p.layout == 'tn':
+                a = a.transpose(1, 2)
+            if p.layout == 'nt':
+                b = b.transpose(1, 2)
+            if chunk == 1:  # a plain 2-D product, as nn.Linear and its backward run it
+                a, b = a[0], b[0]
+            self._operands[key] = (a, b, math.ceil(p.batch / chunk))
         return self._operands[key]
 
     def __call__(self) -> float:
         total = 0.0
         for p in self.products:
-            a, bt, chunks = self._chunk(p)
-            b = bt.transpose(1, 2)
-            if a.shape[0] == 1:  # a plain 2-D product, as nn.Linear runs it
-                a, b = a[0], b[0]
+            a, b, chunks = self._chunk(p)
             total += timed(lambda: [torch.matmul(a, b) for _ in range(chunks)], self.device) * p.count
         return total
 
@@ -323,6 +356,11 @@ def _grads_rel_err(ours: nn.Module, ref: nn.Module) -> float:
     return math.sqrt(num / max(den, 1e-30))
 
 
+def _clear_grads(model: nn.Module):
+    for p in model.parameters():
+        p.grad = None
+
+
 def _step(model: nn.Module, x: torch.Tensor, mode: str, transformers_model: bool) -> Callable[[], torch.Tensor]:
     """The callable a case times: returns the forward output, or the train step's loss (gradients stay in .grad
     until the next step clears them)."""
@@ -347,9 +385,13 @@ def _step(model: nn.Module, x: torch.Tensor, mode: str, transformers_model: bool
 
 
 def run_case(case: Case, device: torch.device, references: Sequence[str], warmup: int = 1, repeats: int = 3,
-             seed: int = 0, peak_tflops: Optional[float] = None, sdpa_backends=None,
+             seed: int = 0, peak_tflops: Optional[float] = None, sdpa_backends=None, compile: bool = False,
              log: Callable[[str], None] = lambda s: None) -> Row:
-    """Build both models for ``case``, check they agree, time them and the matmul ceiling interleaved."""
+    """Build both models for ``case``, check they agree, time them and the matmul ceiling interleaved.
+
+    ``compile`` runs every implementation through ``torch.compile`` (fusing the elementwise ops between the
+    matmuls on a GPU); the warm-up rounds absorb the compilation.
+    """
     dtype = DTYPES[case.dtype]
     spec = bench_arch(case.preset, case.blocks, case.size)
     ours = build_ours(spec, device, dtype, seed)
@@ -369,7 +411,8 @@ def run_case(case: Case, device: torch.device, references: Sequence[str], warmup
                 model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=dict(use_reentrant=False))
     gen = torch.Generator(device='cpu').manual_seed(seed + 1)
     x = torch.randn(case.batch, 3, *hw, generator=gen).to(device, dtype)
-    steps = {name: _step(m, x, case.mode, name != OURS) for name, m in models.items()}
+    steps = {name: _step(torch.compile(m) if compile else m, x, case.mode, name != OURS)
+             for name, m in models.items()}
     products = step_matmuls(shape, hw, case.batch, case.mode, case.checkpointing)
     ceiling = MatmulCeiling(products, device, dtype)
     results = {name: Measured() for name in [*steps, CEILING]}
@@ -387,8 +430,11 @@ def run_case(case: Case, device: torch.device, references: Sequence[str], warmup
                         out_err[name] = rel_err(outputs[name], outputs[OURS])
                         if train:
                             grad_err[name] = _grads_rel_err(ours, models[name])
+                            _clear_grads(models[name])
                 else:
                     step()
+                    _clear_grads(models[name])
+            _clear_grads(ours)
             ceiling()
             log(f'  warm-up {i + 1}/{warmup} done')
         names = list(results)
@@ -396,6 +442,8 @@ def run_case(case: Case, device: torch.device, references: Sequence[str], warmup
             order = names[r % len(names):] + names[:r % len(names)]
             for name in order:
                 results[name].times.append(ceiling() if name == CEILING else timed(steps[name], device))
+                if name != CEILING:
+                    _clear_grads(models[name])  # untimed: only one model's gradients exist at a time
             log(f'  round {r + 1}/{repeats}: ' + ', '.join(f'{n} {results[n].times[-1] * 1e3:.1f} ms'
                                                            for n in names))
 

@@ -83,13 +83,15 @@ def tokens_for(patch_size: int, hw: Tuple[int, int]) -> Tuple[Tuple[int, int], i
 @dataclass(frozen=True)
 class MatMul:
     """``count`` batched products (batch, m, k) @ (batch, k, n); ``count`` is the number of blocks for per-block
-    products. MACs = count * batch * m * k * n."""
+    products. MACs = count * batch * m * k * n. ``layout`` is how the right operand is stored: 'nt' as (n, k) (a
+    Linear weight, the keys), 'nn' as (k, n) (the values)."""
     group: str
     batch: int
     m: int
     k: int
     n: int
     count: int = 1
+    layout: str = 'nt'
 
     @property
     def macs(self) -> int:
@@ -113,13 +115,13 @@ def matmul_shapes(model_or_shape, hw: Tuple[int, int], batch: int = 1) -> List[M
     for window, count in sorted(Counter(s.window_sizes).items()):
         out += [MatMul(m.group, m.batch, m.m, m.k, m.n, count) for m in linear]
         if not window:
-            out += [MatMul('attn.sdpa', heads, N, d, N, count), MatMul('attn.sdpa', heads, N, N, d, count)]
+            out += [MatMul('attn.sdpa', heads, N, d, N, count), MatMul('attn.sdpa', heads, N, N, d, count, 'nn')]
             continue
         n_win = math.ceil(grid[0] / window) * math.ceil(grid[1] / window)
         w2 = window * window
-        out += [MatMul('attn.sdpa', heads, 1, d, N, count), MatMul('attn.sdpa', heads, 1, N, d, count),  # cls
+        out += [MatMul('attn.sdpa', heads, 1, d, N, count), MatMul('attn.sdpa', heads, 1, N, d, count, 'nn'),  # cls
                 MatMul('attn.sdpa', heads * n_win, w2, d, w2, count),
-                MatMul('attn.sdpa', heads * n_win, w2, w2, d, count)]
+                MatMul('attn.sdpa', heads * n_win, w2, w2, d, count, 'nn')]
     return out
 
 

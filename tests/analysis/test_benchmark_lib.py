@@ -53,8 +53,11 @@ def test_matmul_ceiling_runs_every_product_in_chunks():
     products = [bench.Product('a', 7, 16, 8, 16, 3), bench.Product('b', 1, 32, 16, 8, 2)]
     ceiling = bench.MatmulCeiling(products, torch.device('cpu'), torch.float32, max_chunk_bytes=2 * 16 * 16 * 4)
     assert ceiling() > 0
-    a, bt, chunks = ceiling._operands[(7, 16, 8, 16)]
-    assert a.shape == (2, 16, 8) and bt.shape == (2, 16, 8) and chunks == 4
+    a, b, chunks = ceiling._operands[(7, 16, 8, 16, 'nt')]
+    assert a.shape == (2, 16, 8) and b.shape == (2, 8, 16) and chunks == 4
+    assert a.is_contiguous() and b.transpose(1, 2).is_contiguous()  # B stored (n, k), like a Linear weight
+    layouts = {p.name: p.layout for p in bench.step_matmuls(ViTShape.from_arch('tiny'), (56, 56), 1, 'train', False)}
+    assert (layouts['mlp.fc1 fwd'], layouts['mlp.fc1 dA'], layouts['mlp.fc1 dB']) == ('nt', 'nn', 'tn')
 
 
 def test_live_tensor_bytes():
@@ -93,3 +96,11 @@ def test_gpu_peaks_and_targets_without_a_gpu():
     mfu = [(ok, text) for text, ok, key in checks if key == 'gpu_6b_224_forward_mfu']
     assert [ok for ok, _ in mfu] == [True, False] and '70.0% >= 65%' in mfu[0][1]
     assert all(ok for text, ok, key in checks if key == 'speedup')
+
+
+def test_attention_products_are_tiled_with_unchanged_flops():
+    products = [p for p in bench.step_matmuls(ViTShape.from_arch('tiny'), (448, 448), 1, 'train', False)
+                if p.name.startswith('attn.sdpa')]  # N = 1025 > the tiles
+    tiled = bench.MatmulCeiling(products, torch.device('cpu'), torch.float32).products
+    assert sum(p.flops for p in tiled) == sum(p.flops for p in products)
+    assert max(p.m for p in tiled) <= 256 and max(max(p.k, p.n) for p in tiled) <= 512

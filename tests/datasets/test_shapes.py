@@ -49,3 +49,14 @@ def test_cls_layout_is_imagenet_style(shapes_cls):
     assert Image.open(osp.join(shapes_cls, 'val', path)).size == (64, 64)
     assert json.load(open(osp.join(shapes_cls, 'manifest.json')))['task'] == 'cls'
     assert len(SHAPES) == 4
+
+
+def test_make_shapes_tool_generates_once(tmp_path):
+    """tools/data/make_shapes.py writes the requested task and leaves an identical copy alone."""
+    from tests.helpers import run_tool
+    args = ('data/make_shapes.py', '--root', str(tmp_path), '--tasks', 'cls', '--num-train', '8', '--num-val', '4')
+    first = run_tool(*args)
+    assert 'generated in' in first.stdout
+    with open(osp.join(tmp_path, 'cls', 'manifest.json')) as f:
+        assert json.load(f)['num_train'] == 8
+    assert 'already there' in run_tool(*args).stdout

@@ -23,9 +23,15 @@ def tiny(cfg: Config) -> Config:
     width = 64
     backbone.arch = 'tiny'
     backbone.pop('init_cfg', None)
-    backbone.img_size = 56
+    backbone.img_size = 4 * backbone.get('patch_size', 14)
     if len(backbone.get('out_indices', [-1])) > 1:
         backbone.out_indices = tuple(range(len(backbone.out_indices)))
+    if backbone.get('window_size'):  # ViTDet-style: 2 x 2 windows, blocks 1 and 3 global
+        backbone.update(window_size=2, global_block_indexes=(1, 3), window_block_indexes=None)
+    if model.get('qllama'):  # InternVL: the tiny QLLaMA instead of the 8B one
+        model.qllama.arch = 'tiny'
+    if model.get('rpn_head'):  # a few proposals: random weights would send 1000 through every cascade stage
+        model.test_cfg.rpn.update(nms_pre=100, max_per_img=20)
     head = model.get('head')
     if head is not None and head.get('type') == 'ProbeClsHead':
         head.in_channels = 2 * width if backbone.get('out_type') == 'cls_patch_concat' else width
@@ -58,8 +64,14 @@ def test_config_builds_with_tiny_arch(path):
     cfg = tiny(cfg)
     cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
     model = MODELS.build(cfg.model).eval()
+    size = cfg.model.backbone.img_size
+    samples = None
+    if cfg.model.get('rpn_head'):  # two-stage detectors read the image shapes from the data samples
+        from mmdet.structures import DetDataSample
+        samples = [DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                                               scale_factor=(1., 1.))) for _ in range(2)]
     with torch.no_grad():
-        out = model(torch.randn(2, 3, 56, 56), mode='tensor')
+        out = model(torch.randn(2, 3, size, size), samples, mode='tensor')
     if cfg.model.type == 'ImageClassifier':
         assert out.shape == (2, cfg.model.head.num_classes)
     elif cfg.model.type == 'EncoderDecoder':

@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from tests.helpers import CONFIGS_ROOT, DEMO_CONFIGS, FAST_LOADERS, ROOT, last_scalars, run_tool
 
@@ -69,6 +70,21 @@ def _state_bytes(work_dir):
 
 
 @pytest.fixture(scope='module')
+def planned_bytes():
+    """The memory planner's fp32 model-state figures for the demo classifier with SGD (one momentum state)."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from internvl_mm.analysis.memory import model_facts, model_state_bytes_per_gpu
+    from internvl_mm.registry import MODELS
+    cfg = Config.fromfile(osp.join(CLS, 'full-ft_internvit-demo_shapes-cls.py'))
+    init_default_scope(cfg.default_scope)
+    with torch.device('meta'):
+        model = MODELS.build(cfg.model)
+    return model_state_bytes_per_gpu(model_facts(model, 'SGD'), ranks=2, mixed_precision=False)
+
+
+@pytest.fixture(scope='module')
 def ddp_run(tmp_path_factory, shapes_cls):
     tmp = tmp_path_factory.mktemp('ddp')
     losses = dist_train(_config(tmp, 'ddp', sgd=True), str(tmp / 'work'), 2, *_options(shapes_cls))
@@ -77,7 +93,7 @@ def ddp_run(tmp_path_factory, shapes_cls):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('strategy', ['zero1', 'zero2', 'zero3', 'fsdp'])
-def test_same_losses_as_ddp_and_real_partitioning(tmp_path, shapes_cls, ddp_run, strategy):
+def test_same_losses_as_ddp_and_real_partitioning(tmp_path, shapes_cls, ddp_run, planned_bytes, strategy):
     ddp_losses, ddp_bytes = ddp_run
     losses = dist_train(_config(tmp_path, strategy, sgd=True), str(tmp_path / 'work'), 2, *_options(shapes_cls),
                         *FP32[strategy])
@@ -94,6 +110,9 @@ def test_same_losses_as_ddp_and_real_partitioning(tmp_path, shapes_cls, ddp_run,
             assert got[kind] / ddp[kind] == (half if kind in sharded else 1.0), (kind, got, ddp)
         # DeepSpeed keeps an fp32 master copy of each rank's partition; FSDP updates its shards in place
         assert got['master'] / ddp['params'] == (0 if strategy == 'fsdp' else half)
+        # what tools/analysis/memory_plan.py predicts for this strategy is what the engine holds
+        name = {'zero1': 'ZeRO-1', 'zero2': 'ZeRO-2', 'zero3': 'ZeRO-3', 'fsdp': 'FSDP'}[strategy]
+        assert sum(got.values()) == pytest.approx(planned_bytes[name], rel=0.02)
 
 
 @pytest.mark.slow

@@ -45,6 +45,8 @@ def parse_args(argv=None):
     parser.add_argument('--sdpa-backend', nargs='+', default=['auto'], help=f'CUDA SDPA kernels: {SDPA_BACKENDS}')
     parser.add_argument('--peak-tflops', type=float,
                         help='the device\'s dense peak for MFU (default: by GPU name; none on the CPU)')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile every implementation (fuses elementwise ops on a GPU)')
     parser.add_argument('--warmup', type=int, help='untimed runs per case (default: 1 CPU, 3 CUDA)')
     parser.add_argument('--repeats', type=int, help='timed rounds per case (default: 3 CPU, 10 CUDA)')
     parser.add_argument('--threads', type=int, help='torch CPU threads (default: torch\'s)')
@@ -108,7 +110,8 @@ def validate(args):
                     for size in args.sizes:
                         for batch in batches:
                             cases.append(bench.Case(preset, blocks, size, dtype, step, cp == 'on', batch))
-    return device, cases, dict(warmup=warmup, repeats=repeats, peak_tflops=peak, sdpa_backends=backends)
+    return device, cases, dict(warmup=warmup, repeats=repeats, peak_tflops=peak, sdpa_backends=backends,
+                               compile=args.compile)
 
 
 def main(argv=None):

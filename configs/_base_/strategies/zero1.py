@@ -1,6 +1,6 @@
-# DeepSpeed ZeRO-1 (optimizer states sharded across ranks; parameters and gradients replicated), bf16 compute with fp32 master weights. The task's optimizer, layer decay, frozen
-# parts, clip_grad and batch size carry over (internvl_mm ZeROStrategy). fp32 on CPU ranks:
-# --cfg-options strategy.bf16.enabled=False
+# DeepSpeed ZeRO-1 (optimizer states sharded across ranks; parameters and gradients replicated), bf16 compute with
+# fp32 master weights. The task's optimizer, layer decay, frozen parts, clip_grad and batch size carry over
+# (internvl_mm ZeROStrategy). fp32 on CPU ranks: --cfg-options strategy.bf16.enabled=False strategy.inputs_to_half=None
 runner_type = 'FlexibleRunner'
 strategy = dict(
     type='ZeROStrategy',

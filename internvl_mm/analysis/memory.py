@@ -1,0 +1,214 @@
+"""Per-GPU memory of a training config under each strategy: model states and activations.
+
+Model states follow DeepSpeed's accounting (and its estimators give the same figures when every parameter trains):
+with Ψ parameters of which Ψt train, N ranks, bf16 compute with fp32 master weights and an optimizer keeping ``s``
+fp32 states per parameter (AdamW 2, SGD with momentum 1):
+
+====================  ============================================================================
+DDP (AMP)             4Ψ + 4Ψt + 4sΨt              (fp32 weights, grads, states on every rank)
+ZeRO-1                2Ψ + 2Ψt + (4 + 4 + 4s)Ψt/N  (bf16 weights and grads; fp32 grads, master, states
+                                                    sharded)
+ZeRO-2                2Ψ + (2 + 4 + 4 + 4s)Ψt/N    (+ bf16 gradients sharded)
+ZeRO-3                (2Ψ + (2 + 4 + 4 + 4s)Ψt)/N + 4L   (+ weights sharded; L: largest layer, gathered;
+                                                    DeepSpeed's estimator leaves out the 2Ψ/N weight shard)
+ZeRO-2 offload        2Ψ                            (optimizer step on the CPU)
+ZeRO-3 offload        4L                            (weights and optimizer on the CPU)
+FSDP                  (4Ψ + 4Ψt + 4sΨt)/N + 4B      (fp32 shards; B: one block's weights gathered in bf16,
+                                                    two in flight)
+====================  ============================================================================
+
+Activations are measured, not modelled: one forward pass of the config's real model on the ``meta`` device (no
+memory, no compute) records every tensor autograd saves for the backward pass, with and without the model's
+activation checkpointing. Models with ops that have no meta kernel (mmcv's RoIAlign in detectors) fall back to the
+backbone alone, which the report says.
+"""
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Set
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+GiB = 2**30
+OPTIMIZER_STATES = {'AdamW': 2, 'Adam': 2, 'SGD': 1, 'Lamb': 2, 'LAMB': 2}
+
+
+@dataclass
+class ModelFacts:
+    params: int
+    trainable: int
+    largest_layer: int  # parameters of the largest single module (ZeRO-3's gathered working set)
+    largest_block: int  # parameters of the largest transformer block (FSDP unit)
+    optimizer_states: int
+
+
+@dataclass
+class Plan:
+    strategy: str
+    model_states: float  # bytes per GPU
+    activations: float  # bytes per GPU
+    notes: str = ''
+
+    @property
+    def total(self) -> float:
+        return self.model_states + self.activations
+
+
+@dataclass
+class ActivationReport:
+    saved: float  # bytes autograd keeps for backward, no checkpointing
+    saved_with_cp: float  # with every transformer block checkpointed (inputs kept, one block recomputed)
+    scope: str  # 'whole model' or 'backbone only'
+    per_block: float = 0.0
+
+
+def model_facts(model: nn.Module, optimizer_type: str) -> ModelFacts:
+    from internvl_mm.models import TRANSFORMER_BLOCKS
+    params = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    largest_layer = max((sum(p.numel() for p in m.parameters(recurse=False)) for m in model.modules()), default=0)
+    blocks = [m for m in model.modules() if isinstance(m, TRANSFORMER_BLOCKS)]
+    largest_block = max((sum(p.numel() for p in b.parameters()) for b in blocks), default=largest_layer)
+    return ModelFacts(params, trainable, largest_layer, largest_block, OPTIMIZER_STATES.get(optimizer_type, 2))
+
+
+def model_state_bytes_per_gpu(facts: ModelFacts, ranks: int, mixed_precision: bool = True) -> Dict[str, float]:
+    """Bytes of weights, gradients and optimizer state per GPU for each strategy (see the module docstring).
+    ``mixed_precision=False`` gives fp32 training (as on CPU ranks), where DeepSpeed still keeps an fp32 master
+    copy of each partition."""
+    P, T, L, B, s, N = (facts.params, facts.trainable, facts.largest_layer, facts.largest_block,
+                        facts.optimizer_states, ranks)
+    if mixed_precision:
+        return {
+            'DDP': 4 * P + 4 * T + 4 * s * T,
+            'ZeRO-1': 2 * P + 2 * T + (8 + 4 * s) * T / N,
+            'ZeRO-2': 2 * P + (10 + 4 * s) * T / N,
+            'ZeRO-3': (2 * P + (10 + 4 * s) * T) / N + 4 * L,
+            'ZeRO-2 offload': 2 * P,
+            'ZeRO-3 offload': 4 * L,
+            'FSDP': (4 * P + 4 * T + 4 * s * T) / N + 2 * 2 * B,
+        }
+    return {
+        'DDP': 4 * P + 4 * T + 4 * s * T,
+        'ZeRO-1': 4 * P + 4 * T + (4 + 4 * s) * T / N,
+        'ZeRO-2': 4 * P + (8 + 4 * s) * T / N,
+        'ZeRO-3': (4 * P + (8 + 4 * s) * T) / N,
+        'FSDP': (4 * P + 4 * T + 4 * s * T) / N,
+    }
+
+
+class SavedTensorMeter:
+    """Counts the bytes of every tensor autograd saves for backward except the parameters, buffers and inputs in
+    ``exclude`` (accounted elsewhere), in total and for the first transformer block it sees."""
+
+    def __init__(self, exclude: Set[int]):
+        self.exclude = exclude
+        self.total = 0
+        self.block = 0
+        self.block_input = 0
+        self._in_block = False
+        self._block_done = False
+
+    def pack(self, t: torch.Tensor):
+        if id(t) not in self.exclude:
+            size = t.numel() * t.element_size()
+            self.total += size
+            if self._in_block:
+                self.block += size
+        return t
+
+    def watch(self, block: nn.Module) -> list:
+        def enter(module, args):
+            if not self._block_done:
+                self._in_block = True
+                self.block_input = args[0].numel() * args[0].element_size()
+
+        def leave(module, args, out):
+            if self._in_block:
+                self._in_block, self._block_done = False, True
+
+        return [block.register_forward_pre_hook(enter), block.register_forward_hook(leave)]
+
+
+@contextmanager
+def efficient_attention_on_meta():
+    """On the meta device ``scaled_dot_product_attention`` takes the math path, which saves the T x T attention
+    matrix; GPUs run the memory-efficient / flash kernels, which save q, k, v, the output and the log-sum-exp.
+    Measure what the GPU kernels keep."""
+    original = F.scaled_dot_product_attention
+
+    def efficient(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, **kwargs):
+        if q.device.type != 'meta':
+            return original(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal, scale=scale,
+                            **kwargs)
+        if attn_mask is not None and attn_mask.dtype == torch.bool:
+            attn_mask = torch.zeros(attn_mask.shape, dtype=q.dtype, device=q.device)
+        if attn_mask is not None:
+            attn_mask = attn_mask.expand(q.shape[0], q.shape[1], q.shape[2], k.shape[2])
+        return torch.ops.aten._scaled_dot_product_efficient_attention(q, k, v, attn_mask, True, 0.0, is_causal,
+                                                                      scale=scale)[0]
+
+    F.scaled_dot_product_attention = efficient
+    try:
+        yield
+    finally:
+        F.scaled_dot_product_attention = original
+
+
+def measure_activations(forward: Callable[[], object], model: nn.Module, backbone: nn.Module, inputs: torch.Tensor,
+                        dtype_bytes: int, scope: str) -> ActivationReport:
+    """Run ``forward`` (on meta tensors) and report what it saves for backward, rescaled from fp32 to
+    ``dtype_bytes``, with and without every transformer block checkpointed."""
+    from internvl_mm.engine.strategies import disable_model_checkpointing
+    from internvl_mm.models import TRANSFORMER_BLOCKS
+    blocks = [m for m in backbone.modules() if isinstance(m, TRANSFORMER_BLOCKS)]
+    disable_model_checkpointing(backbone)  # measure everything a block saves; checkpointing is derived below
+    exclude = {id(t) for t in (*model.parameters(), *model.buffers(), inputs)}
+    meter = SavedTensorMeter(exclude)
+    handles = meter.watch(blocks[0]) if blocks else []
+    try:
+        with torch.autograd.graph.saved_tensors_hooks(meter.pack, lambda t: t), torch.enable_grad(), \
+                efficient_attention_on_meta():
+            forward()
+    finally:
+        for handle in handles:
+            handle.remove()
+    scale = dtype_bytes / 4
+    saved, per_block, block_input = meter.total * scale, meter.block * scale, meter.block_input * scale
+    # checkpointing keeps each block's input and recomputes one block at a time in backward
+    with_cp = saved - len(blocks) * (per_block - block_input) + per_block
+    return ActivationReport(saved, with_cp, scope, per_block)
+
+
+def plan(facts: ModelFacts, activations: ActivationReport, gpus: int, nodes: int = 1,
+         mixed_precision: bool = True, with_cp: bool = True) -> List[Plan]:
+    ranks = gpus * nodes
+    acts = activations.saved_with_cp if with_cp else activations.saved
+    return [Plan(name, states, acts) for name, states in model_state_bytes_per_gpu(
+        facts, ranks, mixed_precision).items()]
+
+
+def deepspeed_estimates(facts: ModelFacts, gpus: int, nodes: int) -> Dict[str, float]:
+    """DeepSpeed's own model-state estimators (GPU bytes, every parameter trainable, Adam)."""
+    from deepspeed.runtime.zero.stage3 import estimate_zero3_model_states_mem_needs
+    from deepspeed.runtime.zero.stage_1_and_2 import estimate_zero2_model_states_mem_needs
+    P, L = facts.params, facts.largest_layer
+    return {
+        'ZeRO-2': estimate_zero2_model_states_mem_needs(P, gpus, nodes, cpu_offload=False)[1],
+        'ZeRO-2 offload': estimate_zero2_model_states_mem_needs(P, gpus, nodes, cpu_offload=True)[1],
+        'ZeRO-3': estimate_zero3_model_states_mem_needs(P, L, gpus, nodes, cpu_offload=False)[1],
+        'ZeRO-3 offload': estimate_zero3_model_states_mem_needs(P, L, gpus, nodes, cpu_offload=True,
+                                                                cpu_offload_params=True)[1],
+    }
+
+
+def format_plan(title: str, plans: List[Plan], gpu_mem: float, notes: Optional[List[str]] = None) -> str:
+    lines = [title, f'{"strategy":<16} {"model states":>13} {"activations":>12} {"total":>9}  fits {gpu_mem:g} GiB',
+             '-' * 66]
+    for p in plans:
+        fits = 'yes' if p.total <= gpu_mem * GiB else 'no'
+        lines.append(f'{p.strategy:<16} {p.model_states / GiB:>10.1f} GiB {p.activations / GiB:>8.1f} GiB '
+                     f'{p.total / GiB:>6.1f} GiB  {fits}')
+    lines += notes or []
+    return '\n'.join(lines)
