@@ -25,31 +25,6 @@ def to_hf_layout(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]
     return out
 
 
-def to_transformers_layout(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-    """internvl_mm keys -> transformers' InternVLVisionModel keys (q/k/v split out of the fused qkv)."""
-    out = {}
-    for key, value in state_dict.items():
-        m = re.match(r'blocks\.(\d+)\.(.+)$', key)
-        if key == 'cls_token':
-            out['embeddings.cls_token'] = value
-        elif key == 'pos_embed':
-            out['embeddings.position_embeddings'] = value
-        elif key.startswith('patch_embed.proj.'):
-            out['embeddings.patch_embeddings.projection.' + key.split('.')[-1]] = value
-        elif m:
-            i, rest = m.groups()
-            p = f'encoder.layer.{i}.'
-            if rest.startswith('attn.qkv.'):
-                for name, part in zip(('q_proj', 'k_proj', 'v_proj'), value.chunk(3, dim=0)):
-                    out[p + f'attention.{name}.' + rest.split('.')[-1]] = part
-            else:
-                rest = (rest.replace('attn.proj', 'attention.projection_layer').replace('attn.', 'attention.')
-                        .replace('norm1', 'layernorm_before').replace('norm2', 'layernorm_after')
-                        .replace('ls1.gamma', 'lambda_1').replace('ls2.gamma', 'lambda_2'))
-                out[p + rest] = value
-    return out
-
-
 def random_internvit(arch='tiny', **kwargs) -> InternViT:
     """An InternViT with random (non-trivial) weights, including norms and layer scales."""
     model = InternViT(arch, **kwargs)

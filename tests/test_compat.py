@@ -56,3 +56,69 @@ def test_mmpretrain_models_import():
     import mmpretrain.models  # noqa: F401  (fails on transformers >= 4.4x without the fix)
     from mmpretrain.registry import MODELS
     assert MODELS.get('ImageClassifier') is not None
+
+
+def test_deepspeed_uses_its_cpu_accelerator_without_a_gpu_and_no_fallback_warning():
+    env = {k: v for k, v in os.environ.items() if k != 'DS_ACCELERATOR'}
+    result = subprocess.run(
+        [sys.executable, '-c', 'import os, internvl_mm, deepspeed; '
+         'from deepspeed.accelerator import get_accelerator; '
+         'print(os.environ["DS_ACCELERATOR"], get_accelerator().device_name())'],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ['cpu', 'cpu']
+    assert 'Setting accelerator to CPU' not in result.stdout + result.stderr
+
+
+def test_runner_wraps_cpu_models_in_ddp_without_device_ids(tmp_path, monkeypatch):
+    """mmengine passes device_ids=[LOCAL_RANK], which DDP rejects for a CPU module."""
+    import torch.distributed as dist
+    import torch.nn as nn
+    from mmengine.logging import MMLogger
+    from mmengine.model import MMDistributedDataParallel
+    from mmengine.runner import Runner
+    from types import SimpleNamespace
+    monkeypatch.setenv('LOCAL_RANK', '0')  # as torchrun sets it
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store', rank=0, world_size=1)
+    try:
+        runner = SimpleNamespace(distributed=True, cfg={}, logger=MMLogger.get_current_instance())
+        wrapped = Runner.wrap_model(runner, None, nn.Linear(2, 2))
+        assert isinstance(wrapped, MMDistributedDataParallel) and wrapped.device_ids is None
+        wrapped(torch.ones(1, 2)).sum().backward()  # a working DDP: gradients reduced over the group
+        assert wrapped.module.weight.grad is not None
+    finally:
+        dist.destroy_process_group()
+
+
+def test_mmengine_deepspeed_strategy_builds_with_deepspeed_019():
+    """mmengine registers DeepSpeed's optimizers from a module DeepSpeed 0.19 removed (1-bit Adam)."""
+    from mmengine._strategy.deepspeed import DeepSpeedStrategy
+    from mmengine.registry import OPTIMIZERS
+    DeepSpeedStrategy()  # fails with ModuleNotFoundError without the fix
+    assert OPTIMIZERS.get('FusedAdam') is not None
+
+
+def test_flexible_runner_keeps_the_epoch_the_checkpoint_hook_passes(tmp_path):
+    """FlexibleRunner overwrote meta['epoch'] with epoch + 1: a best-metric checkpoint then claimed an untrained
+    epoch and a resumed run skipped it."""
+    import torch.nn as nn
+    from mmengine.model import BaseModel
+    from mmengine.runner import FlexibleRunner
+
+    class Toy(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 1)
+
+        def forward(self, inputs, labels=None, mode='loss'):
+            return {'loss': self.fc(torch.stack(inputs)).square().mean()}
+
+    runner = FlexibleRunner(
+        model=Toy(), work_dir=str(tmp_path), strategy=dict(type='SingleDeviceStrategy'),
+        train_dataloader=dict(dataset=[dict(inputs=torch.ones(2))] * 4, sampler=dict(type='DefaultSampler', shuffle=False),
+                              batch_size=2, collate_fn=dict(type='pseudo_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)), train_cfg=dict(by_epoch=True, max_epochs=2),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=10)))
+    runner.train()
+    runner.save_checkpoint(str(tmp_path), 'best.pth', meta=dict(epoch=1, iter=2))  # as the hook saves a best
+    assert torch.load(tmp_path / 'best.pth', map_location='cpu')['meta']['epoch'] == 1

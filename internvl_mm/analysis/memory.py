@@ -100,35 +100,34 @@ def model_state_bytes_per_gpu(facts: ModelFacts, ranks: int, mixed_precision: bo
 
 class SavedTensorMeter:
     """Counts the bytes of every tensor autograd saves for backward except the parameters, buffers and inputs in
-    ``exclude`` (accounted elsewhere), in total and for the first transformer block it sees."""
+    ``exclude`` (accounted elsewhere): in total, and per call of each watched transformer block with the size of
+    its input (what checkpointing keeps instead). Blocks of different kinds (ViT blocks, QLLaMA layers) differ."""
 
     def __init__(self, exclude: Set[int]):
         self.exclude = exclude
         self.total = 0
-        self.block = 0
-        self.block_input = 0
-        self._in_block = False
-        self._block_done = False
+        self.calls: List[List[int]] = []  # [saved bytes, input bytes] per block call
+        self._current: Optional[List[int]] = None
 
     def pack(self, t: torch.Tensor):
         if id(t) not in self.exclude:
             size = t.numel() * t.element_size()
             self.total += size
-            if self._in_block:
-                self.block += size
+            if self._current is not None:
+                self._current[0] += size
         return t
 
-    def watch(self, block: nn.Module) -> list:
-        def enter(module, args):
-            if not self._block_done:
-                self._in_block = True
-                self.block_input = args[0].numel() * args[0].element_size()
+    def watch(self, blocks: List[nn.Module]) -> list:
+        def enter(module, args, kwargs):
+            hidden = args[0] if args else next(iter(kwargs.values()))
+            self._current = [0, hidden.numel() * hidden.element_size()]
 
         def leave(module, args, out):
-            if self._in_block:
-                self._in_block, self._block_done = False, True
+            self.calls.append(self._current)
+            self._current = None
 
-        return [block.register_forward_pre_hook(enter), block.register_forward_hook(leave)]
+        return [h for b in blocks for h in (b.register_forward_pre_hook(enter, with_kwargs=True),
+                                            b.register_forward_hook(leave))]
 
 
 @contextmanager
@@ -156,17 +155,17 @@ def efficient_attention_on_meta():
         F.scaled_dot_product_attention = original
 
 
-def measure_activations(forward: Callable[[], object], model: nn.Module, backbone: nn.Module, inputs: torch.Tensor,
-                        dtype_bytes: int, scope: str) -> ActivationReport:
+def measure_activations(forward: Callable[[], object], model: nn.Module, inputs: torch.Tensor, dtype_bytes: int,
+                        scope: str) -> ActivationReport:
     """Run ``forward`` (on meta tensors) and report what it saves for backward, rescaled from fp32 to
-    ``dtype_bytes``, with and without every transformer block checkpointed."""
+    ``dtype_bytes``, with and without every transformer block of ``model`` checkpointed."""
     from internvl_mm.engine.strategies import disable_model_checkpointing
     from internvl_mm.models import TRANSFORMER_BLOCKS
-    blocks = [m for m in backbone.modules() if isinstance(m, TRANSFORMER_BLOCKS)]
-    disable_model_checkpointing(backbone)  # measure everything a block saves; checkpointing is derived below
+    blocks = [m for m in model.modules() if isinstance(m, TRANSFORMER_BLOCKS)]
+    disable_model_checkpointing(model)  # measure everything a block saves; checkpointing is derived below
     exclude = {id(t) for t in (*model.parameters(), *model.buffers(), inputs)}
     meter = SavedTensorMeter(exclude)
-    handles = meter.watch(blocks[0]) if blocks else []
+    handles = meter.watch(blocks)
     try:
         with torch.autograd.graph.saved_tensors_hooks(meter.pack, lambda t: t), torch.enable_grad(), \
                 efficient_attention_on_meta():
@@ -175,10 +174,13 @@ def measure_activations(forward: Callable[[], object], model: nn.Module, backbon
         for handle in handles:
             handle.remove()
     scale = dtype_bytes / 4
-    saved, per_block, block_input = meter.total * scale, meter.block * scale, meter.block_input * scale
-    # checkpointing keeps each block's input and recomputes one block at a time in backward
-    with_cp = saved - len(blocks) * (per_block - block_input) + per_block
-    return ActivationReport(saved, with_cp, scope, per_block)
+    saved = meter.total * scale
+    # checkpointing keeps each block's input instead of what it saves, and recomputes one block at a time in the
+    # backward pass (the largest one sets the peak)
+    block_saved = [c[0] * scale for c in meter.calls if c[0]]  # frozen blocks (no grad) save nothing
+    kept_inputs = [c[1] * scale for c in meter.calls if c[0]]
+    with_cp = saved - sum(block_saved) + sum(kept_inputs) + max(block_saved, default=0)
+    return ActivationReport(saved, with_cp, scope, max(block_saved, default=0))
 
 
 def plan(facts: ModelFacts, activations: ActivationReport, gpus: int, nodes: int = 1,

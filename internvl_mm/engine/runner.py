@@ -4,6 +4,7 @@ import argparse
 import difflib
 import os
 import os.path as osp
+import re
 import sys
 from contextlib import contextmanager
 from typing import Dict, Optional
@@ -117,7 +118,7 @@ def check_device_features(cfg: Config):
         raise UserError("sync_bn='torch' needs CUDA GPUs (SyncBatchNorm does not run on CPU); pass "
                         '--cfg-options sync_bn=None for CPU ranks')
     strategy = cfg.get('strategy') or {}
-    if strategy.get('type') == 'DeepSpeedStrategy' and (strategy.get('fp16') or {}).get('enabled'):
+    if strategy.get('type') in ('DeepSpeedStrategy', 'ZeROStrategy') and (strategy.get('fp16') or {}).get('enabled'):
         raise UserError('DeepSpeed fp16 needs a CUDA GPU; on CPU use the fp32 or bf16 strategy include')
 
 
@@ -161,29 +162,36 @@ def use_plain_runner(cfg: Config) -> bool:
 
 def load_checkpoint_strict(model: torch.nn.Module, path: str) -> None:
     """Load a checkpoint of any strategy (a DeepSpeed folder is consolidated on the fly) into ``model`` and fail,
-    naming keys and shapes, if it does not fit."""
+    naming keys and shapes, if it does not fit.
+
+    The keys go through the model's own ``load_state_dict``, so a model that reads several layouts (InternVL
+    accepts the release layout and its parameter names, which is what DeepSpeed consolidates) is judged after its
+    load hooks have mapped them.
+    """
     if not osp.exists(path) and '://' not in path:
         raise UserError(f'checkpoint {path} does not exist')
     source = consolidated_state_dict(path)
-    keys = list(source)
-    strip = 'module.' if keys and all(k.startswith('module.') for k in keys) else ''
-    state = {k[len(strip):]: k for k in keys}
-    own = unwrap_model(model).state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    mismatched = [(k, tuple(source[state[k]].shape), tuple(v.shape)) for k, v in own.items()
-                  if k in state and tuple(source[state[k]].shape) != tuple(v.shape)]
-    if missing or unexpected or mismatched:
-        parts = []
-        if mismatched:
-            k, theirs, ours = mismatched[0]
-            parts.append(f'{len(mismatched)} shape mismatches (e.g. {k}: checkpoint {theirs} vs model {ours})')
-        if missing:
-            parts.append(f'{len(missing)} model keys missing from it (e.g. {missing[0]})')
-        if unexpected:
-            parts.append(f'{len(unexpected)} keys the model does not have (e.g. {unexpected[0]})')
+    strip = 'module.' if source and all(k.startswith('module.') for k in source) else ''
+    state = {k[len(strip):]: v for k, v in source.items()}
+    try:
+        result = unwrap_model(model).load_state_dict(state, strict=False)
+    except RuntimeError as e:  # shape mismatches: torch lists one per line
+        mismatches = re.findall(r'size mismatch for (\S+): copying a param with shape torch.Size\((\[.*?\])\) '
+                                r'from checkpoint, the shape in current model is torch.Size\((\[.*?\])\)', str(e))
+        if not mismatches:
+            raise
+        key, theirs, ours = (mismatches[0][0], *(tuple(map(int, re.findall(r'\d+', shape)))
+                                                  for shape in mismatches[0][1:]))
+        raise CheckpointError(f'checkpoint {path} does not fit this config\'s model: {len(mismatches)} shape '
+                              f'mismatches (e.g. {key}: checkpoint {theirs} vs model {ours})') from e
+    parts = []
+    if result.missing_keys:
+        parts.append(f'{len(result.missing_keys)} model keys missing from it (e.g. {result.missing_keys[0]})')
+    if result.unexpected_keys:
+        parts.append(f'{len(result.unexpected_keys)} keys the model does not have (e.g. '
+                     f'{result.unexpected_keys[0]})')
+    if parts:
         raise CheckpointError(f'checkpoint {path} does not fit this config\'s model: {"; ".join(parts)}')
-    unwrap_model(model).load_state_dict({k: source[state[k]] for k in own}, strict=True)
 
 
 def merge_toolbox_visualization(cfg: Config, show_dir: str):

@@ -176,6 +176,9 @@ class ShardedDataParallelStrategy(fsdp_strategy_cls()):
         super().__init__(model_wrapper=model_wrapper, state_dict_cfg=state_dict_cfg, **kwargs)
 
     def _wrap_model(self, model: nn.Module):
+        for module in model.modules():  # FSDP's state-dict hooks look the parameters up by their own names
+            if getattr(module, 'state_dict_in_release_layout', False):
+                module.state_dict_in_release_layout = False
         if self.activation_checkpointing is not None:
             switched = disable_model_checkpointing(model)
             if switched:

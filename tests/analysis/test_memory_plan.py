@@ -1,6 +1,7 @@
 """The memory planner: its model-state formulas against DeepSpeed's estimators, its activation measurement against
 the peak memory a real training step allocates on CPU, and the tool on a 6B config (built on the meta device)."""
 import os
+import re
 import sys
 
 import pytest
@@ -57,7 +58,7 @@ def test_planned_total_close_to_measured_peak(with_cp, tolerance):
     with torch.device('meta'):
         model = InternViT(DEMO, out_type='avg_featmap')
     meta_images = torch.empty(16, 3, 64, 64, device='meta')
-    activations = measure_activations(lambda: model(meta_images), model, model, meta_images, 4, 'backbone')
+    activations = measure_activations(lambda: model(meta_images), model, meta_images, 4, 'backbone')
     states = model_state_bytes_per_gpu(model_facts(model, 'AdamW'), 1, mixed_precision=False)['DDP']
     planned = states + (activations.saved_with_cp if with_cp else activations.saved)
     assert abs(planned / measured - 1) < tolerance, (planned, measured)
@@ -72,3 +73,12 @@ def test_memory_plan_tool_on_the_6b_segmentation_recipe():
     ddp = next(line for line in out.splitlines() if line.startswith('DDP'))
     zero3 = next(line for line in out.splitlines() if line.startswith('ZeRO-3 '))
     assert ddp.endswith('no') and zero3.endswith('yes')  # 6B + AdamW does not fit 80 GB without sharding
+
+
+def test_memory_plan_tool_counts_the_text_tower_of_internvl_pretraining():
+    """Stage 1 trains InternViT-6B and the QLLaMA text tower: both towers' activations are planned."""
+    config = 'configs/pretraining/internvl-c_internvit-6b-qllama-8b_stage1-196px_640xb256.py'
+    out = run_tool('analysis/memory_plan.py', config, '--gpus', '8', '--gpu-mem', '80').stdout
+    assert 'activations per GPU (image and text towers (80 caption tokens)' in out
+    saved, with_cp = (float(x) for x in re.search(r'towers.*\): ([\d.]+) GiB, ([\d.]+) GiB', out).groups())
+    assert 0 < with_cp < saved / 5

@@ -36,6 +36,20 @@ def test_backbone_runs_in_bf16_and_the_rest_in_fp32():
     assert model.backbone(torch.randn(1, 3, 56, 56).bfloat16())[-1].dtype == torch.bfloat16
 
 
-def test_trainable_backbone_is_refused():
-    with pytest.raises(ValueError, match='trainable parameters .* DeepSpeed bf16 strategy'):
-        BF16BackboneHook().before_run(SimpleNamespace(model=Segmentor()))
+def test_trainable_backbone_computes_in_bf16_with_fp32_master_weights():
+    model = Segmentor()
+    hook = BF16BackboneHook()
+    hook.before_run(SimpleNamespace(model=model))
+    seen = []
+    model.backbone.blocks[0].mlp.fc1.register_forward_hook(lambda m, args, out: seen.append(out.dtype))
+    out = model(torch.randn(1, 3, 56, 56))
+    assert seen == [torch.bfloat16]  # the backbone's matmuls ran in bf16
+    assert out.dtype == torch.float32 and not torch.is_autocast_enabled('cpu')  # the head ran in fp32
+    out.sum().backward()
+    assert all(p.dtype == torch.float32 for p in model.backbone.parameters())  # fp32 master weights
+    grad = model.backbone.blocks[0].attn.qkv.weight.grad
+    assert grad is not None and grad.dtype == torch.float32 and grad.abs().sum() > 0
+    hook.after_run(SimpleNamespace(model=model))
+    seen.clear()
+    model(torch.randn(1, 3, 56, 56))
+    assert seen == [torch.float32]

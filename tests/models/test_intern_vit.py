@@ -2,12 +2,13 @@
 import pytest
 import timm
 import torch
-from transformers import InternVLVisionConfig, InternVLVisionModel
 
+from internvl_mm.analysis.reference import transformers_reference
 from internvl_mm.models import InternViT
 from internvl_mm.models.backbones.intern_vit import (ARCH_ZOO, resize_pos_embed, window_partition,
                                                      window_unpartition)
-from tests.helpers import random_internvit, rel_err, to_transformers_layout
+
+from tests.helpers import random_internvit, rel_err
 
 SMALL_6B_FAMILY = dict(embed_dims=64, num_layers=3, num_heads=2, feedforward_channels=256, img_size=56)
 SMALL_300M_FAMILY = dict(SMALL_6B_FAMILY, norm_type='layer_norm', qk_normalization=False, qkv_bias=True)
@@ -61,31 +62,27 @@ def test_output_types_and_indices():
     assert torch.allclose(feat, torch.cat([raw[1][:, 0], raw[1][:, 1:].mean(1)], -1))
 
 
-def _transformers_reference(model: InternViT, arch: dict) -> InternVLVisionModel:
-    config = InternVLVisionConfig(
-        hidden_size=arch['embed_dims'], num_hidden_layers=arch['num_layers'], num_attention_heads=arch['num_heads'],
-        intermediate_size=arch['feedforward_channels'], norm_type=arch.get('norm_type', 'rms_norm'),
-        use_qk_norm=arch.get('qk_normalization', True), attention_bias=arch.get('qkv_bias', False),
-        image_size=arch['img_size'], patch_size=14, layer_norm_eps=1e-6, layer_scale_init_value=0.1,
-        hidden_act='gelu', attn_implementation='eager')
-    ref = InternVLVisionModel(config).eval()
-    missing, unexpected = ref.load_state_dict(to_transformers_layout(model.state_dict()), strict=False)
-    assert not unexpected and all('mask_token' in k for k in missing), (missing, unexpected)
-    return ref
-
-
 @pytest.mark.parametrize('arch', [SMALL_6B_FAMILY, SMALL_300M_FAMILY], ids=['6b-family', '300m-family'])
 @pytest.mark.parametrize('size', [(56, 56), (84, 84), (70, 98)])
 def test_matches_transformers_internvl_vision(arch, size):
     """Same weights, same outputs as transformers' InternVLVisionModel (eager attention) to <= 1e-5 relative."""
     model = random_internvit(arch)
-    ref = _transformers_reference(model, arch)
+    ref = transformers_reference(model, 'eager').eval()
     x = torch.randn(2, 3, *size)
     with torch.no_grad():
         ours = model(x)[0]
         theirs = ref(pixel_values=x).last_hidden_state
     assert ours.shape == theirs.shape
     assert rel_err(ours, theirs) <= 1e-5
+
+
+def test_one_block_at_the_real_6b_width_matches_transformers():
+    """The 6B block itself (width 3200, 25 heads of 128, MLP 12800, full-width QK RMSNorm), not a scaled copy."""
+    model = random_internvit(dict(InternViT.arch_zoo['6b-224'], num_layers=1, img_size=56))
+    ref = transformers_reference(model, 'eager').eval()
+    x = torch.randn(1, 3, 56, 56)
+    with torch.no_grad():
+        assert rel_err(model(x)[0], ref(pixel_values=x).last_hidden_state) <= 1e-5
 
 
 def test_300m_family_matches_timm():
@@ -110,6 +107,11 @@ def test_pos_embed_cache_follows_parameter_updates():
         first = model(x)[0]
         cached = model.pos_embed_for((6, 6))
         assert model.pos_embed_for((6, 6)) is cached
+        other = model.pos_embed_for((5, 7))  # alternating sizes keep one entry each
+        assert model.pos_embed_for((6, 6)) is cached and model.pos_embed_for((5, 7)) is other
+        for side in range(8, 8 + model.POS_EMBED_CACHE_SIZES):  # bounded: the oldest sizes go first
+            model.pos_embed_for((side, side))
+        assert len(model._pos_embed_cache) == model.POS_EMBED_CACHE_SIZES
         model.pos_embed.add_(1.0)  # in-place update bumps the version: the cache must not be reused
         assert model.pos_embed_for((6, 6)) is not cached
         assert not torch.allclose(model(x)[0], first)
@@ -142,9 +144,14 @@ def test_activation_checkpointing_is_exact(with_cp):
     ref = random_internvit('tiny', drop_path_rate=0.0).train()
     ckpt = random_internvit('tiny', with_cp=with_cp).train()
     ckpt.load_state_dict(ref.state_dict())
+    runs = [0] * len(ckpt.blocks)
+    for i, block in enumerate(ckpt.blocks):
+        block.register_forward_pre_hook(lambda *_, i=i: runs.__setitem__(i, runs[i] + 1))
     ref(x)[0].square().sum().backward()
     ckpt(x)[0].square().sum().backward()
     assert ckpt.num_checkpointed == (4 if with_cp is True else 2)
+    # a checkpointed block runs again in the backward pass to recompute what it did not keep
+    assert runs == ([2, 2, 2, 2] if with_cp is True else [2, 2, 1, 1])
     for (name, a), b in zip(ref.named_parameters(), ckpt.parameters()):
         assert torch.allclose(a.grad, b.grad, rtol=1e-5, atol=1e-7), name
 

@@ -141,6 +141,30 @@ def test_missing_keys_are_an_error(tmp_path, source):
         _load(str(tmp_path / 'w.pth'))
 
 
+def test_extra_vit_weights_are_an_error_not_silently_dropped(tmp_path):
+    """A 300M-style checkpoint (qkv bias) into an arch without qkv bias would load 'fine' and compute nonsense."""
+    layer_norm = dict(embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128, img_size=56,
+                      norm_type='layer_norm', qk_normalization=False)
+    save_file(to_hf_layout(random_internvit(dict(layer_norm, qkv_bias=True)).state_dict()),
+              str(tmp_path / 'model.safetensors'))
+    with pytest.raises(CheckpointError, match=r"has 2 InternViT weights this model lacks, e.g. "
+                                              r"\['encoder.layers.0.attn.qkv.bias'"):
+        InternViT(layer_norm).load_pretrained(str(tmp_path))
+
+
+def test_300m_layout_round_trip(tmp_path):
+    """The 300M family (LayerNorm with bias, qkv bias, no QK-norm) in the Hugging Face layout."""
+    arch = dict(embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128, img_size=56,
+                norm_type='layer_norm', qk_normalization=False, qkv_bias=True)
+    source = random_internvit(arch)
+    hf = to_hf_layout(source.state_dict())
+    assert {'encoder.layers.0.norm1.bias', 'encoder.layers.0.attn.qkv.bias'} <= set(hf)
+    save_file(hf, str(tmp_path / 'model.safetensors'))
+    model = InternViT(arch)
+    assert model.load_pretrained(str(tmp_path))['ignored'] == []
+    assert torch.equal(_output(model), _output(source))
+
+
 def test_not_an_internvit_checkpoint(tmp_path):
     torch.save({'fc.weight': torch.ones(2, 2)}, tmp_path / 'w.pth')
     with pytest.raises(CheckpointError, match='holds no InternViT weights'):

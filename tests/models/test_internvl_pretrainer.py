@@ -104,6 +104,30 @@ def test_save_and_reload_the_official_layout(tmp_path):
         other.init_weights()
 
 
+def test_strict_loader_reads_parameter_names_as_deepspeed_consolidates_them(tmp_path):
+    """A ZeRO checkpoint is consolidated under the modules' parameter names (vision_model.blocks.N..., not the
+    release layout): tools/test.py must read it, and still name what does not fit."""
+    model = build()
+    internal = {name: p.detach().clone() for name, p in model.named_parameters()}
+    assert 'vision_model.cls_token' in internal
+    path = str(tmp_path / 'consolidated.pth')
+    torch.save({'state_dict': internal}, path)
+    strict = build()
+    load_checkpoint_strict(strict, path)
+    images = torch.randn(2, 3, 56, 56)
+    torch.testing.assert_close(strict.encode_image(images, 'InternVL-G'), model.encode_image(images, 'InternVL-G'))
+    del internal['itm_head.bias']
+    internal['vision_model.blocks.0.attn.proj.weight'] = torch.zeros(3, 3)
+    torch.save({'state_dict': internal}, path)
+    with pytest.raises(CheckpointError, match=r'1 shape mismatches \(e.g. vision_model.blocks.0.attn.proj.weight: '
+                                               r'checkpoint \(3, 3\)'):
+        load_checkpoint_strict(build(), path)
+    internal.pop('vision_model.blocks.0.attn.proj.weight')
+    torch.save({'state_dict': internal}, path)
+    with pytest.raises(CheckpointError, match='2 model keys missing'):
+        load_checkpoint_strict(build(), path)
+
+
 def test_stage2_starts_from_a_stage1_checkpoint(tmp_path):
     stage1 = build(num_query_token=0, backbone=dict(arch='tiny', img_size=42))  # 196 px -> 224 px, in small
     path = str(tmp_path / 'stage1.safetensors')
@@ -118,6 +142,15 @@ def test_stage2_starts_from_a_stage1_checkpoint(tmp_path):
     assert report['missing'] and all(('cross_attn' in n and n.startswith('qllama.model.layers')) or n.startswith(
         ('query_tokens', 'clip_projector2', 'itm_head', 'qllama.lm_head')) for n in report['missing'])
     torch.testing.assert_close(stage2.text_projection, stage1.text_projection)
+    new_parts = dict(stage2.named_parameters())
+    for name in report['missing']:  # initialised by their recipes, not left as allocated
+        value = new_parts[name]
+        if name.endswith('bias'):
+            assert not value.any(), name
+        elif value.dim() == 1:
+            assert torch.equal(value, torch.ones_like(value)), name
+        else:
+            assert 0.015 < value.std() < 0.025, name
     assert stage2.vision_model.pos_embed.shape[1] == 1 + 16  # resized from the 3x3 grid to 4x4
     ids = torch.tensor([[1, 7, 9, 2]])
     stage1.eval(), stage2.eval()

@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 import torch
 
-from tests.helpers import DEMO_CONFIGS, FAST_LOADERS, last_scalars, run_tool
+from tests.helpers import DEMO_CONFIGS, FAST_LOADERS, ROOT, last_scalars, run_tool
 
 CLS = osp.join(DEMO_CONFIGS, 'classification')
 
@@ -42,9 +42,11 @@ def test_train_then_test(tmp_path, shapes_cls, config):
 def test_probe_trains_only_the_head_and_keeps_backbone_out_of_the_optimizer(tmp_path, shapes_cls):
     work = str(tmp_path / 'work')
     run_tool('train.py', osp.join(CLS, 'linear-probe_internvit-tiny_shapes-cls.py'), '--work-dir', work,
-             '--cfg-options', *_data(shapes_cls), *_short())
+             '--auto-scale-lr', '--cfg-options', *_data(shapes_cls), *_short())
     ckpt = torch.load(osp.join(work, 'epoch_1.pth'), map_location='cpu')
     groups = ckpt['optimizer']['param_groups']
+    # --auto-scale-lr: the config's lr 0.1 is for its base batch 1024; this run's batch is 16
+    assert [g['initial_lr'] for g in groups] == [pytest.approx(0.1 * 16 / 1024)] * len(groups)
     names = [n for g in groups for n in g['param_names']]
     assert names and all(n.startswith('head.') for n in names)
     assert 'ema_state_dict' in ckpt and set(ckpt['ema_state_dict']) <= {k for k in ckpt['state_dict']
@@ -108,6 +110,13 @@ def test_checkpoint_that_does_not_fit_is_one_line(tmp_path, shapes_cls):
     line = _error_line(run_tool('test.py', osp.join(CLS, 'full-ft_internvit-demo_shapes-cls.py'),
                                 str(tmp_path / 'bad.pth'), '--cfg-options', *_data(shapes_cls), check=False))
     assert 'does not fit' in line and 'backbone.cls_token: checkpoint (1, 1, 32) vs model (1, 1, 96)' in line
+
+
+def test_amp_with_a_strategy_config_is_one_line():
+    line = _error_line(run_tool('train.py', osp.join(ROOT, 'configs', 'segmentation',
+                                                     'upernet-full_internvit-6b-224px_zero3-8xb2-80k_ade20k-504x504.py'),
+                                '--amp', check=False))
+    assert 'ZeROStrategy' in line and 'drop --amp' in line
 
 
 def test_amp_on_cpu_is_one_line():

@@ -145,3 +145,25 @@ def test_resume_at_another_world_size_and_consolidate(tmp_path, shapes_cls, stra
                    *_options(shapes_cls))
     top1 = float(out.stdout.split('accuracy/top1=')[1].split()[0])
     assert top1 == pytest.approx(last_scalars(work)['accuracy/top1'], abs=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('strategy', ['zero2', 'fsdp'])
+def test_pretraining_under_sharding_saves_what_test_py_evaluates(tmp_path, shapes_caption, strategy):
+    """InternVL (InternViT + QLLaMA, a 1-element logit_scale, release-layout state dicts) on 2 ranks: FSDP keeps
+    parameter names in its checkpoint and DeepSpeed consolidates them; tools/test.py reads both and reproduces
+    the metrics the sharded run logged."""
+    from tests.tools.test_pretraining import SHORT, STAGE1, data_options
+    config = tmp_path / f'{strategy}.py'
+    config.write_text(CONFIG.format(task=STAGE1, strategy=osp.join(CONFIGS_ROOT, '_base_', 'strategies',
+                                                                   f'{strategy}.py')))
+    work = str(tmp_path / 'work')
+    options = [*data_options(shapes_caption), *SHORT, 'train_dataloader.dataset.indices=32',
+               'train_dataloader.batch_size=8', *FP32[strategy]]
+    losses = dist_train(str(config), work, 2, *options)
+    assert len(losses) == 2 and all(loss > 0 for loss in losses)
+    scalars = last_scalars(work)
+    out = run_tool('test.py', str(config), osp.join(work, 'epoch_1.pth'), '--work-dir', str(tmp_path / 'test'),
+                   '--cfg-options', *data_options(shapes_caption), *FAST_LOADERS)
+    i2t = float(out.stdout.split('retrieval/i2t_R@1=')[1].split()[0])
+    assert i2t == pytest.approx(scalars['retrieval/i2t_R@1'], abs=1e-3)

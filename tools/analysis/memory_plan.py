@@ -29,6 +29,18 @@ def find_backbone(model):
     return backbone
 
 
+def training_forward(model, images: torch.Tensor):
+    """The forward whose saved tensors a training step keeps. InternVL trains its text tower too: the image
+    tower plus a causal QLLaMA pass over max_txt_len caption tokens per image (stage 1's ITC)."""
+    if hasattr(model, 'encode_text'):
+        from internvl_mm.models.language.qllama import build_attention_mask
+        ids = torch.ones(images.shape[0], model.max_txt_len, dtype=torch.long, device=images.device)
+        mask = build_attention_mask('text', 0, torch.ones_like(ids, dtype=torch.bool))
+        return (lambda: (model.encode_image(images), model.qllama(ids, attention_mask=mask)),
+                f'image and text towers ({model.max_txt_len} caption tokens), without the loss')
+    return lambda: model(images, mode='tensor'), 'whole model (forward, without the loss)'
+
+
 def build_on_meta(cfg):
     init_default_scope(cfg.get('default_scope', 'mmengine'))
     model_cfg = cfg.model.copy()
@@ -59,17 +71,17 @@ def main():
         images = torch.empty(batch, 3, *size, device='meta')
         dtype_bytes = 2 if args.precision == 'bf16' else 4
         try:
-            activations = measure_activations(lambda: model(images, mode='tensor'), model, backbone, images,
-                                              dtype_bytes, 'whole model (forward, without the loss)')
+            forward, scope = training_forward(model, images)
+            activations = measure_activations(forward, model, images, dtype_bytes, scope)
         except (NotImplementedError, RuntimeError, TypeError, AttributeError, KeyError):
-            activations = measure_activations(lambda: backbone(images), model, backbone, images, dtype_bytes,
+            activations = measure_activations(lambda: backbone(images), backbone, images, dtype_bytes,
                                               'backbone only (the heads have no meta kernels)')
     ranks = args.gpus * args.nodes
     print(f'{args.config}\n{facts.params / 1e9:.2f}B parameters, {facts.trainable / 1e9:.2f}B trainable, '
           f'{optimizer} ({facts.optimizer_states} states), {args.precision}, {args.gpus} GPU(s) x {args.nodes} '
           f'node(s), batch {batch} x {size[0]}x{size[1]} per GPU')
     print(f'activations per GPU ({activations.scope}): {activations.saved / GiB:.1f} GiB, '
-          f'{activations.saved_with_cp / GiB:.1f} GiB with every block checkpointed\n')
+          f'{activations.saved_with_cp / GiB:.1f} GiB with every transformer block checkpointed\n')
     mixed = args.precision == 'bf16'
     for with_cp in (True, False):
         plans = plan(facts, activations, args.gpus, args.nodes, mixed_precision=mixed, with_cp=with_cp)

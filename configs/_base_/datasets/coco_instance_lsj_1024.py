@@ -1,5 +1,6 @@
-# COCO instances with ViTDet's large-scale jitter: resize to 0.1-2.0 x 1024, crop 1024 (boxes recomputed), flip;
-# evaluated at 1024 (long side), bbox and mask AP with pycocotools. 8 GPUs x 8 = batch 64.
+# COCO instances with ViTDet's large-scale jitter: resize to 0.1-2.0 x 1024, crop 1024 (boxes recomputed), flip
+# (the model pads each batch to the 1024 canvas); evaluated at 1024 (long side, padded to the canvas), bbox and mask
+# AP with pycocotools. 8 GPUs x 8 = batch 64.
 dataset_type = 'CocoDataset'
 data_root = 'data/coco/'
 image_size = (1024, 1024)
@@ -16,6 +17,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=image_size, keep_ratio=True),
+    dict(type='Pad', size=image_size, pad_val=dict(img=(114, 114, 114))),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]

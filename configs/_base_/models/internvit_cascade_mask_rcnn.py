@@ -1,6 +1,7 @@
 # Cascade Mask R-CNN (mmdet's) on InternViT + SimpleFPN with ViTDet's heads (4conv1fc + LayerNorm at each stage).
 _base_ = ['mmdet::_base_/models/cascade-mask-rcnn_r50_fpn.py', './internvit_simplefpn.py']
 model = dict(
+    data_preprocessor={{_base_.fixed_canvas_preprocessor}},
     backbone={{_base_.internvit_detection_backbone}},
     neck={{_base_.simple_fpn_neck}},
     rpn_head=dict(num_convs=2),

@@ -2,6 +2,7 @@
 # head, both with LayerNorm.
 _base_ = ['mmdet::_base_/models/mask-rcnn_r50_fpn.py', './internvit_simplefpn.py']
 model = dict(
+    data_preprocessor={{_base_.fixed_canvas_preprocessor}},
     backbone={{_base_.internvit_detection_backbone}},
     neck={{_base_.simple_fpn_neck}},
     rpn_head=dict(num_convs=2),

@@ -22,3 +22,6 @@ simple_fpn_neck = dict(
     shrink_channels=True,
     extra_pool_levels=1)
 ln2d = dict(type='LN2d', requires_grad=True)
+# ViTDet's fixed canvas: every training batch is padded to the backbone's 1024 x 1024 (a 64 x 64 patch grid, the
+# position embedding's own), whatever the jittered image sizes.
+fixed_canvas_preprocessor = dict(batch_augments=[dict(type='BatchFixedSizePad', size=(1024, 1024), pad_mask=True)])

@@ -1,5 +1,6 @@
 # The paper's probe schedule: SGD (momentum 0.9, Nesterov), lr 0.1 per 512 images (0.2 at batch 1024), no weight
-# decay, 10 epochs with 1 linear warm-up epoch then cosine, EMA of the head.
+# decay, 10 epochs with 1 linear warm-up epoch then cosine, EMA of the head. On another total batch, keep the
+# 0.1-per-512 rule with `tools/train.py CONFIG --auto-scale-lr`.
 optim_wrapper = dict(
     constructor='LayerDecayOptimWrapperConstructor',
     optimizer=dict(type='SGD', lr=0.2, momentum=0.9, nesterov=True, weight_decay=0.0),

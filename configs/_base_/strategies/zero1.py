@@ -14,3 +14,6 @@ strategy = dict(
     bf16=dict(enabled=True),
     inputs_to_half=['inputs'],
 )
+# fp16 with dynamic loss scaling, for GPUs without bf16 (the *_fp16.py includes switch to it).
+fp16_dynamic_loss_scale = dict(enabled=True, loss_scale=0, initial_scale_power=16, loss_scale_window=1000,
+                               hysteresis=2, min_loss_scale=1)

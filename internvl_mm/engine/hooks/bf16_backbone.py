@@ -1,9 +1,9 @@
 """Run the backbone in bfloat16 and the neck and heads in fp32, as the official InternViT segmentation code does.
 
-For a frozen backbone (linear probe, head tuning) this halves the backbone's memory and uses bf16 tensor cores,
-while the trainable neck/heads keep fp32 weights and optimizer states. A trainable backbone is refused: bf16
-weights updated by a plain optimizer lose small updates; train it with a DeepSpeed/FSDP bf16 strategy (fp32 master
-weights) instead.
+- A frozen backbone (linear probe, head tuning) is cast to bf16 as a whole: half the weight memory, bf16 kernels.
+- A trainable backbone (full tuning) keeps fp32 weights, which are its optimizer's master copies, and runs its
+  forward under bf16 autocast: matmuls in bf16, norms and softmax in fp32, gradients back into fp32 weights.
+Either way its outputs are cast to fp32 for the neck and heads.
 """
 import torch
 import torch.nn as nn
@@ -32,16 +32,26 @@ class BF16BackboneHook(Hook):
     def before_run(self, runner) -> None:
         model = getattr(runner.model, 'module', runner.model)
         backbone: nn.Module = model.get_submodule(self.module)
-        trainable = [n for n, p in backbone.named_parameters() if p.requires_grad]
-        if trainable:
-            raise ValueError(f'BF16BackboneHook: {self.module} has trainable parameters (e.g. {trainable[0]}); bf16 '
-                             f'weights need fp32 master copies. Freeze it (frozen_stages=\'all\') or use a '
-                             f'DeepSpeed bf16 strategy instead of this hook.')
+        if any(p.requires_grad for p in backbone.parameters()):
+            device_type = next(backbone.parameters()).device.type
+            self._handles = [
+                backbone.register_forward_pre_hook(lambda m, args: self._enter_autocast(device_type)),
+                backbone.register_forward_hook(lambda m, args, out: self._exit_autocast(out), always_call=True),
+            ]
+            return
         backbone.to(torch.bfloat16)
         self._handles = [
             backbone.register_forward_pre_hook(lambda m, args: _cast(args, torch.bfloat16)),
             backbone.register_forward_hook(lambda m, args, out: _cast(out, torch.float32)),
         ]
+
+    def _enter_autocast(self, device_type: str):
+        self._autocast = torch.autocast(device_type, dtype=torch.bfloat16)
+        self._autocast.__enter__()
+
+    def _exit_autocast(self, out):
+        self._autocast.__exit__(None, None, None)  # always_call: also when the forward raised
+        return _cast(out, torch.float32)
 
     def after_run(self, runner) -> None:
         for handle in self._handles:

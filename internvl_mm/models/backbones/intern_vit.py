@@ -384,6 +384,7 @@ class InternViT(BaseModule):
             in any layout (see :func:`convert_checkpoint_key`).
     """
     OUT_TYPES = ('raw', 'cls_token', 'featmap', 'avg_featmap', 'cls_patch_concat')
+    POS_EMBED_CACHE_SIZES = 8  # input sizes whose interpolated position embedding is kept at inference
     arch_zoo = ARCH_ZOO
 
     def __init__(self,
@@ -546,6 +547,10 @@ class InternViT(BaseModule):
             raise CheckpointError(f'{checkpoint} lacks {len(missing)} InternViT weights, e.g. {missing[:4]}; '
                                   f'is it the right architecture (norm type, qkv bias, QK-norm)?')
         unexpected = sorted(set(mapping) - set(own))
+        if unexpected:
+            raise CheckpointError(f'{checkpoint} has {len(unexpected)} InternViT weights this model lacks, e.g. '
+                                  f'{[mapping[k] for k in unexpected[:4]]}; is it the right architecture (norm '
+                                  f'type, qkv bias, QK-norm)?')
         for name, param in own.items():
             tensor = source[mapping[name]]
             if name == 'pos_embed' and tensor.shape != param.shape:
@@ -559,8 +564,6 @@ class InternViT(BaseModule):
                                       f'another architecture (embed_dims/feedforward_channels).')
             param.copy_(tensor.to(param.dtype))
         self._pos_embed_cache.clear()
-        if unexpected:
-            ignored += [mapping[k] for k in unexpected]
         groups = sorted({k.split('.')[0] for k in ignored})
         logger.info(f'Loaded {len(own)} InternViT tensors from {checkpoint}'
                     + (f'; ignored {len(ignored)} other keys ({", ".join(groups)})' if ignored else ''))
@@ -584,12 +587,15 @@ class InternViT(BaseModule):
             return self.pos_embed
         if torch.is_grad_enabled() and self.pos_embed.requires_grad:
             return resize_pos_embed(self.pos_embed, self.grid, grid)
-        key = (tuple(grid), self.pos_embed._version, self.pos_embed.dtype, self.pos_embed.device)
-        cached = self._pos_embed_cache.get(key)
+        weights = (self.pos_embed._version, self.pos_embed.dtype, self.pos_embed.device)
+        cached = self._pos_embed_cache.get((tuple(grid), *weights))
         if cached is None:
             with torch.no_grad():
                 cached = resize_pos_embed(self.pos_embed, self.grid, grid)
-            self._pos_embed_cache = {key: cached}
+            # keep the sizes made from the current weights (at most POS_EMBED_CACHE_SIZES, oldest dropped first)
+            kept = [(k, v) for k, v in self._pos_embed_cache.items() if k[1:] == weights]
+            self._pos_embed_cache = dict(kept[-(self.POS_EMBED_CACHE_SIZES - 1):])
+            self._pos_embed_cache[(tuple(grid), *weights)] = cached
         return cached
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:

@@ -359,7 +359,8 @@ class QLLaMA(BaseModule):
         MMLogger.get_current_instance().info(f'Loaded a LLaMA from {checkpoint} into QLLaMA')
 
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
-        if input_ids.numel() and int(input_ids.max()) >= self.vocab_size:
+        # a clear error instead of an index fault; meta tensors (memory planning) have no values to check
+        if input_ids.numel() and not input_ids.is_meta and int(input_ids.max()) >= self.vocab_size:
             raise ValueError(f'token id {int(input_ids.max())} is outside the QLLaMA vocabulary '
                              f'({self.vocab_size}); the tokenizer does not belong to this model (check '
                              f'qllama.arch vocab_size against the tokenizer folder)')

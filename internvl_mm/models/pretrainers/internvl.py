@@ -13,7 +13,8 @@
 
 Checkpoints use the official InternVL-14B-224px key layout both ways (``state_dict()`` writes it and
 ``load_state_dict`` reads it, so mmengine checkpoints, ``tools/test.py`` and the Hugging Face release folder all
-agree): ``vision_model.embeddings.*`` / ``vision_model.encoder.layers.N.*``, ``qllama.model.*``, ``qllama.lm_head``,
+agree; under FSDP, whose state dict is keyed by parameter names, and in DeepSpeed's consolidated weights the
+parameter names are kept, and ``load_state_dict`` reads those too): ``vision_model.embeddings.*`` / ``vision_model.encoder.layers.N.*``, ``qllama.model.*``, ``qllama.lm_head``,
 ``query_tokens``, ``text_projection``, ``logit_scale``, ``clip_projector{,2}.*``, ``itm_head.*``. The mapping is the
 pure pair :func:`convert_internvl_key` / :func:`internvl_key_to_official`.
 """
@@ -94,8 +95,8 @@ def internvl_key_to_official(name: str) -> str:
     return name
 
 
-def _official_keys_hook(module, state_dict, prefix, local_metadata):
-    """state_dict post-hook on ``vision_model``: write its keys in the release layout (order kept)."""
+def _official_vit_keys(state_dict: dict, prefix: str):
+    """Rename the ``vision_model`` keys of ``state_dict`` to the release layout in place (order kept)."""
     items = list(state_dict.items())
     state_dict.clear()
     for key, value in items:
@@ -108,6 +109,13 @@ def _accept_official_keys_hook(module, state_dict, prefix, *args):
         vit_key = convert_checkpoint_key(key[len(prefix):])
         if vit_key is not None and prefix + vit_key != key:
             state_dict[prefix + vit_key] = state_dict.pop(key)
+
+
+def _accept_scalar_logit_scale_hook(module, state_dict, prefix, *args):
+    """load_state_dict pre-hook on InternVL: the release stores ``logit_scale`` as a scalar, the model as (1,)."""
+    value = state_dict.get(prefix + 'logit_scale')
+    if isinstance(value, torch.Tensor) and value.dim() == 0:
+        state_dict[prefix + 'logit_scale'] = value.reshape(1)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -175,8 +183,15 @@ class InternVL(BaseModel):
         if self.vision_model.out_type != 'raw':
             raise ValueError("InternVL needs the backbone's raw tokens: set backbone.out_type='raw'")
         vision_width = self.vision_model.embed_dims
-        self.vision_model.register_state_dict_post_hook(_official_keys_hook)
+        # state_dict() in the release layout, unless a sharding wrapper that tracks parameter names owns the
+        # state dict (FSDP: ShardedDataParallelStrategy turns this off); load_state_dict() reads both layouts.
+        self.state_dict_in_release_layout = True
+        self.vision_model.register_state_dict_post_hook(
+            lambda module, state_dict, prefix, metadata: self._vision_keys_to_release(state_dict, prefix))
+        self.register_state_dict_post_hook(
+            lambda module, state_dict, prefix, metadata: self._logit_scale_to_release(state_dict, prefix))
         self.vision_model.register_load_state_dict_pre_hook(_accept_official_keys_hook)
+        self.register_load_state_dict_pre_hook(_accept_scalar_logit_scale_hook)
         self.qllama = QLLaMA(**dict(qllama, vision_width=vision_width if num_query_token else None,
                                     with_lm_head=bool(num_query_token)))
         hidden = self.qllama.hidden_size
@@ -186,7 +201,8 @@ class InternVL(BaseModel):
                                  f'{attn_pool_num_heads}')
         self.clip_projector = AttentionPooling(vision_width, attn_pool_num_heads, embed_dim)
         self.text_projection = nn.Parameter(torch.empty(hidden, embed_dim))
-        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+        # (1,) rather than a scalar: FSDP shards no 0-d parameter; the release layout stores it 0-d
+        self.logit_scale = nn.Parameter(torch.full((1, ), math.log(1 / 0.07)))
         if num_query_token:
             self.query_tokens = nn.Parameter(torch.zeros(1, num_query_token, hidden))
             self.clip_projector2 = AttentionPooling(hidden, attn_pool_num_heads, embed_dim)
@@ -210,6 +226,15 @@ class InternVL(BaseModel):
             self._freeze_all_but(trainable)
 
     # -- construction --------------------------------------------------------------------------------------------
+    def _vision_keys_to_release(self, state_dict: dict, prefix: str):
+        if self.state_dict_in_release_layout:
+            _official_vit_keys(state_dict, prefix)
+
+    def _logit_scale_to_release(self, state_dict: dict, prefix: str):
+        key = prefix + 'logit_scale'
+        if self.state_dict_in_release_layout and key in state_dict:
+            state_dict[key] = state_dict[key].reshape(())
+
     @torch.no_grad()
     def _init_own_parameters(self):
         nn.init.normal_(self.text_projection, std=self.qllama.hidden_size**-0.5)
@@ -272,15 +297,37 @@ class InternVL(BaseModel):
             tensor = source[mapping[name]]
             if name == 'vision_model.pos_embed' and tensor.shape != param.shape:
                 tensor = self._resize_pos_embed(tensor, checkpoint)
+            elif name == 'logit_scale':
+                tensor = tensor.reshape(param.shape)  # a scalar in the release
             if tensor.shape != param.shape:
                 raise CheckpointError(f'{checkpoint}: {mapping[name]} has shape {tuple(tensor.shape)} but {name} '
                                       f'of this model has {tuple(param.shape)}; the backbone / qllama arch does not '
                                       f'match the checkpoint')
             param.copy_(tensor.to(param.dtype))
+        self._init_missing(missing)
         logger.info(f'Loaded {len(own) - len(missing)} InternVL tensors from {checkpoint}'
                     + (f'; newly initialised: {sorted({self._part(n) for n in missing})}' if missing else '')
                     + (f'; ignored {len(ignored)} keys, e.g. {ignored[:3]}' if ignored else ''))
         return dict(missing=missing, ignored=ignored)
+
+    @torch.no_grad()
+    def _init_missing(self, names: Sequence[str]):
+        """Initialise the parameters a checkpoint did not have (stage 2's queries, cross-attention, LM head and
+        heads) by their parts' own recipes; QLLaMA allocates its projections uninitialised."""
+        modules = dict(self.named_modules())
+        for name in names:
+            owner, _, attr = name.rpartition('.')
+            module, param = modules[owner], getattr(modules[owner], attr)
+            if name == 'text_projection':
+                nn.init.normal_(param, std=self.qllama.hidden_size**-0.5)
+            elif name == 'logit_scale':
+                param.fill_(math.log(1 / 0.07))
+            elif attr.endswith('bias'):
+                nn.init.zeros_(param)
+            elif param.dim() == 1:  # RMSNorm / LayerNorm weights
+                nn.init.ones_(param)
+            else:  # projections, embeddings, queries: LLaMA's and the projectors' normal(0, 0.02)
+                nn.init.normal_(param, std=0.02)
 
     @staticmethod
     def _part(name: str) -> str:

@@ -11,7 +11,8 @@ _base_ = [
 width = 64
 model = dict(
     data_preprocessor=dict(mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5], bgr_to_rgb=True,
-                           pad_size_divisor=32),
+                           pad_size_divisor=32,
+                           batch_augments=[dict(type='BatchFixedSizePad', size=(128, 128), pad_mask=True)]),
     backbone=dict(
         arch=dict(_delete_=True, embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384,
                   img_size=64, patch_size=8),
@@ -24,21 +25,21 @@ model = dict(
         bbox_head=dict(in_channels=width, conv_out_channels=width, fc_out_channels=256, num_classes=4),
         mask_roi_extractor=dict(out_channels=width),
         mask_head=dict(in_channels=width, conv_out_channels=width, num_classes=4)),
-    train_cfg=dict(rpn_proposal=dict(nms_pre=500, max_per_img=200), rcnn=dict(sampler=dict(num=128))),
+    train_cfg=dict(rpn_proposal=dict(nms_pre=500, max_per_img=200), rcnn=dict(sampler=dict(num=64))),
     test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=100), rcnn=dict(max_per_img=20)),
 )
-max_iters = 1500
+max_iters = 1000
 optim_wrapper = dict(
     constructor='LayerDecayOptimWrapperConstructor',
-    optimizer=dict(type='AdamW', lr=2e-4, betas=(0.9, 0.999), weight_decay=0.1),
+    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.1),
     paramwise_cfg=dict(layer_decay_rate=0.8),
-    clip_grad=dict(max_norm=1.0),
+    clip_grad=dict(max_norm=10.0),
 )
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[1200, 1400], gamma=0.1),
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[800, 930], gamma=0.1),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=500)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=500))
+default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=max_iters))
