@@ -69,6 +69,21 @@ def fsdp_strategy_cls():
     return FSDPStrategy
 
 
+def match_batchnorm_statistics_to_weights(model: nn.Module) -> int:
+    """DeepSpeed >= 0.19 casts parameters to bf16 / fp16 but keeps buffers in fp32 (for rotary tables), and
+    BatchNorm (the probe heads, UperNet) refuses running statistics in another dtype than its weights: give them
+    the weights' dtype, as DeepSpeed's former whole-module cast did. Returns how many norms were changed."""
+    changed = 0
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.weight is not None:
+            for name in ('running_mean', 'running_var'):
+                buffer = getattr(module, name)
+                if buffer is not None and buffer.dtype != module.weight.dtype:
+                    setattr(module, name, buffer.to(module.weight.dtype))
+                    changed += name == 'running_mean'
+    return changed
+
+
 @STRATEGIES.register_module()
 class ZeROStrategy(deepspeed_strategy_cls()):
     """DeepSpeed ZeRO (stage from ``zero_optimization.stage``) for any task config.
@@ -95,8 +110,10 @@ class ZeROStrategy(deepspeed_strategy_cls()):
             self.config.setdefault('train_micro_batch_size_per_gpu',
                                    dispatch_kwargs['train_micro_batch_size_per_gpu'])
         self.config.setdefault('train_micro_batch_size_per_gpu', 1)
-        return super().prepare(model, optim_wrapper=optim_wrapper, param_scheduler=param_scheduler,
-                               compile=compile, dispatch_kwargs=dispatch_kwargs)
+        prepared = super().prepare(model, optim_wrapper=optim_wrapper, param_scheduler=param_scheduler,
+                                   compile=compile, dispatch_kwargs=dispatch_kwargs)
+        match_batchnorm_statistics_to_weights(self.model)
+        return prepared
 
     def build_optim_wrapper(self, optim_wrapper, model=None):
         if isinstance(optim_wrapper, dict):

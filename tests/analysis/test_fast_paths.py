@@ -36,6 +36,19 @@ def test_rms_norm_bf16_keeps_fp32_statistics():
     assert rel_err(ours(x.bfloat16()).double(), exact) < 1e-2
 
 
+def test_rms_norm_backward_in_bf16():
+    """bf16 input and weight (DeepSpeed bf16 on CPU ranks): gradients in the input's and weight's dtypes, close
+    to the fp64 ones."""
+    x = (torch.randn(4, 64) * 3).double().requires_grad_()
+    w = (torch.rand(64) + 0.5).double().requires_grad_()
+    F.rms_norm(x, (64, ), w, 1e-6).square().sum().backward()
+    xb = x.detach().bfloat16().requires_grad_()
+    wb = w.detach().bfloat16().requires_grad_()
+    _RMSNormFunction.apply(xb, wb, 1e-6).float().square().sum().backward()
+    assert xb.grad.dtype == wb.grad.dtype == torch.bfloat16
+    assert rel_err(xb.grad.double(), x.grad) < 2e-2 and rel_err(wb.grad.double(), w.grad) < 2e-2
+
+
 def test_rms_norm_keeps_less_for_backward():
     """A train step through a norm holds the input and a per-token scale, not the normalised input too."""
     x = torch.randn(64, 1024, requires_grad=True)

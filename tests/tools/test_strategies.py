@@ -167,3 +167,13 @@ def test_pretraining_under_sharding_saves_what_test_py_evaluates(tmp_path, shape
                    '--cfg-options', *data_options(shapes_caption), *FAST_LOADERS)
     i2t = float(out.stdout.split('retrieval/i2t_R@1=')[1].split()[0])
     assert i2t == pytest.approx(scalars['retrieval/i2t_R@1'], abs=1e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('strategy', ['zero2', 'zero3'])
+def test_bf16_zero_trains_a_model_with_batchnorm(tmp_path, shapes_cls, strategy):
+    """The strategy includes as shipped (bf16): DeepSpeed 0.19 keeps buffers in fp32 while the weights turn bf16,
+    which BatchNorm (the probe head) and the CPU RMSNorm backward must both survive."""
+    options = [*_options(shapes_cls), 'train_dataloader.dataset.indices=32']
+    losses = dist_train(_config(tmp_path, strategy), str(tmp_path / 'work'), 2, *options)
+    assert len(losses) == 2 and all(0 < loss < 10 for loss in losses)

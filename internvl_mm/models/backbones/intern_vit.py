@@ -24,6 +24,7 @@ from internvl_mm.registry import MODELS
 from timm.layers import DropPath
 
 from internvl_mm.weights import CheckpointError, open_state_dict
+from ..presets import resolve_preset
 
 # ----------------------------------------------------------------------------------------------------------------
 # Architecture presets
@@ -56,20 +57,7 @@ NORM_TYPES = ('rms_norm', 'layer_norm')
 
 def resolve_arch(arch: Union[str, dict]) -> dict:
     """Return the full architecture dict for a preset name/alias or a custom dict, with clear errors."""
-    if isinstance(arch, str):
-        name = ARCH_ALIASES.get(arch.lower(), arch.lower())
-        if name not in ARCH_ZOO:
-            raise ValueError(f'Unknown InternViT arch {arch!r}. Choose one of {sorted(ARCH_ZOO)} (aliases: '
-                             f'{sorted(ARCH_ALIASES)}), or pass a dict with keys {REQUIRED_ARCH_KEYS}.')
-        return dict(ARCH_ZOO[name])
-    if not isinstance(arch, dict):
-        raise TypeError(f'arch must be a preset name or a dict, got {type(arch).__name__}')
-    missing = [k for k in REQUIRED_ARCH_KEYS if k not in arch]
-    unknown = sorted(set(arch) - set(REQUIRED_ARCH_KEYS) - set(ARCH_DEFAULTS))
-    if missing or unknown:
-        raise ValueError(f'Custom InternViT arch: missing keys {missing}, unknown keys {unknown}. Required: '
-                         f'{REQUIRED_ARCH_KEYS}; optional: {sorted(ARCH_DEFAULTS)}.')
-    spec = dict(ARCH_DEFAULTS, **arch)
+    spec = resolve_preset(arch, ARCH_ZOO, ARCH_ALIASES, REQUIRED_ARCH_KEYS, ARCH_DEFAULTS, 'InternViT')
     if spec['norm_type'] not in NORM_TYPES:
         raise ValueError(f"arch norm_type must be one of {NORM_TYPES}, got {spec['norm_type']!r}")
     if spec['embed_dims'] % spec['num_heads']:
@@ -101,8 +89,8 @@ class _RMSNormFunction(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad: torch.Tensor):
         x, weight, rstd = ctx.saved_tensors
-        x_hat = torch.mul(x, rstd)  # recomputed: cheaper than keeping it
-        grad_hat = torch.mul(grad, weight)
+        x_hat = torch.mul(x, rstd)  # recomputed: cheaper than keeping it; fp32 like the statistics
+        grad_hat = torch.mul(grad.to(x_hat.dtype), weight)
         # d/dx of x * rstd(x): rstd * (g - x_hat * mean(g * x_hat)), with g the gradient w.r.t. x_hat.
         mean_dot = torch.linalg.vecdot(grad_hat, x_hat, dim=-1).unsqueeze(-1).div_(x.shape[-1])
         grad_x = grad_hat.addcmul_(x_hat, mean_dot, value=-1).mul_(rstd).to(x.dtype)

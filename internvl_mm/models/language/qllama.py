@@ -25,6 +25,7 @@ from mmengine.model import BaseModule
 
 from internvl_mm.registry import MODELS
 from internvl_mm.weights import CheckpointError, open_state_dict
+from ..presets import resolve_preset
 
 # ----------------------------------------------------------------------------------------------------------------
 # Architecture presets
@@ -48,20 +49,7 @@ REQUIRED_ARCH_KEYS = ('hidden_size', 'num_layers', 'num_heads', 'intermediate_si
 
 def resolve_qllama_arch(arch: Union[str, dict]) -> dict:
     """The full architecture dict of a preset name / alias or a custom dict, with clear errors."""
-    if isinstance(arch, str):
-        name = QLLAMA_ARCH_ALIASES.get(arch.lower(), arch.lower())
-        if name not in QLLAMA_ARCH_ZOO:
-            raise ValueError(f'Unknown QLLaMA arch {arch!r}. Choose one of {sorted(QLLAMA_ARCH_ZOO)} (aliases: '
-                             f'{sorted(QLLAMA_ARCH_ALIASES)}), or pass a dict with keys {REQUIRED_ARCH_KEYS}.')
-        return dict(QLLAMA_ARCH_ZOO[name])
-    if not isinstance(arch, dict):
-        raise TypeError(f'QLLaMA arch must be a preset name or a dict, got {type(arch).__name__}')
-    missing = [k for k in REQUIRED_ARCH_KEYS if k not in arch]
-    unknown = sorted(set(arch) - set(REQUIRED_ARCH_KEYS) - set(_LLAMA_DEFAULTS))
-    if missing or unknown:
-        raise ValueError(f'Custom QLLaMA arch: missing keys {missing}, unknown keys {unknown}. Required: '
-                         f'{REQUIRED_ARCH_KEYS}; optional: {sorted(_LLAMA_DEFAULTS)}.')
-    spec = dict(_LLAMA_DEFAULTS, **arch)
+    spec = resolve_preset(arch, QLLAMA_ARCH_ZOO, QLLAMA_ARCH_ALIASES, REQUIRED_ARCH_KEYS, _LLAMA_DEFAULTS, 'QLLaMA')
     if spec['hidden_size'] % spec['num_heads'] or (spec['hidden_size'] // spec['num_heads']) % 2:
         raise ValueError(f"QLLaMA hidden_size {spec['hidden_size']} must split into {spec['num_heads']} heads of "
                          f'an even size (rotary embedding)')

@@ -31,9 +31,9 @@ model = dict(
 max_iters = 1000
 optim_wrapper = dict(
     constructor='LayerDecayOptimWrapperConstructor',
-    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.1),
+    optimizer=dict(type='AdamW', lr=2e-4, betas=(0.9, 0.999), weight_decay=0.1),
     paramwise_cfg=dict(layer_decay_rate=0.8),
-    clip_grad=dict(max_norm=10.0),
+    clip_grad=dict(max_norm=1.0),
 )
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
