@@ -50,3 +50,16 @@ def test_linear_probe_seg_head():
     assert logits.shape == (2, 5, 6, 6)
     names = {n for n, _ in head.named_children()}
     assert {'conv_seg', 'norm'} <= names and 'convs' not in names  # no convs: BN then the 1x1 classifier
+
+
+def test_pyramid_levels_are_contiguous_for_mmcv_roi_align():
+    """mmcv's CPU RoIAlign reads NCHW memory whatever the strides: the SimpleFPN levels (ending in LayerNorm2d)
+    must be contiguous, or every RoI feature of a detector is read from the wrong places."""
+    from mmcv.ops import RoIAlign
+    from torchvision.ops import roi_align
+    neck = ViTFeaturePyramid(16, scales=(2, 1), out_channels=8, shrink_channels=True)
+    level = neck((torch.randn(2, 16, 8, 8), ))[0]
+    assert level.is_contiguous()
+    rois = torch.tensor([[0, 4., 6., 30., 40.], [1, 0., 0., 20., 12.]])
+    ours = RoIAlign((7, 7), spatial_scale=0.5, sampling_ratio=0, aligned=True)(level, rois)
+    torch.testing.assert_close(ours, roi_align(level, rois, (7, 7), 0.5, 0, aligned=True))

@@ -21,11 +21,15 @@ from internvl_mm.registry import MODELS
 
 @MODELS.register_module(name='LN2d')
 class LayerNorm2d(nn.LayerNorm):
-    """LayerNorm over the channels of an NCHW map, with statistics in fp32 (``norm_cfg=dict(type='LN2d')``)."""
+    """LayerNorm over the channels of an NCHW map, with statistics in fp32 (``norm_cfg=dict(type='LN2d')``).
+
+    The output is a contiguous NCHW tensor: mmcv's CPU RoIAlign reads its input's memory as NCHW whatever the
+    strides, and a channels-last view (what the permutes alone give) made every RoI feature garbage.
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = F.layer_norm(x.permute(0, 2, 3, 1).float(), self.normalized_shape, self.weight, self.bias, self.eps)
-        return y.to(x.dtype).permute(0, 3, 1, 2)
+        return y.to(x.dtype).permute(0, 3, 1, 2).contiguous()
 
 
 def rescale_stage(scale: float, dim: int, shrink: bool) -> Tuple[nn.Module, int]:
