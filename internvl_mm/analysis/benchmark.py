@@ -356,11 +356,6 @@ def _grads_rel_err(ours: nn.Module, ref: nn.Module) -> float:
     return math.sqrt(num / max(den, 1e-30))
 
 
-def _clear_grads(model: nn.Module):
-    for p in model.parameters():
-        p.grad = None
-
-
 def _step(model: nn.Module, x: torch.Tensor, mode: str, transformers_model: bool) -> Callable[[], torch.Tensor]:
     """The callable a case times: returns the forward output, or the train step's loss (gradients stay in .grad
     until the next step clears them)."""
@@ -430,11 +425,11 @@ def run_case(case: Case, device: torch.device, references: Sequence[str], warmup
                         out_err[name] = rel_err(outputs[name], outputs[OURS])
                         if train:
                             grad_err[name] = _grads_rel_err(ours, models[name])
-                            _clear_grads(models[name])
+                            models[name].zero_grad(set_to_none=True)
                 else:
                     step()
-                    _clear_grads(models[name])
-            _clear_grads(ours)
+                    models[name].zero_grad(set_to_none=True)
+            ours.zero_grad(set_to_none=True)
             ceiling()
             log(f'  warm-up {i + 1}/{warmup} done')
         names = list(results)
@@ -443,7 +438,7 @@ def run_case(case: Case, device: torch.device, references: Sequence[str], warmup
             for name in order:
                 results[name].times.append(ceiling() if name == CEILING else timed(steps[name], device))
                 if name != CEILING:
-                    _clear_grads(models[name])  # untimed: only one model's gradients exist at a time
+                    models[name].zero_grad(set_to_none=True)  # untimed: only one model's gradients exist at a time
             log(f'  round {r + 1}/{repeats}: ' + ', '.join(f'{n} {results[n].times[-1] * 1e3:.1f} ms'
                                                            for n in names))
 

@@ -48,7 +48,6 @@ class Plan:
     strategy: str
     model_states: float  # bytes per GPU
     activations: float  # bytes per GPU
-    notes: str = ''
 
     @property
     def total(self) -> float:
@@ -205,12 +204,11 @@ def deepspeed_estimates(facts: ModelFacts, gpus: int, nodes: int) -> Dict[str, f
     }
 
 
-def format_plan(title: str, plans: List[Plan], gpu_mem: float, notes: Optional[List[str]] = None) -> str:
+def format_plan(title: str, plans: List[Plan], gpu_mem: float) -> str:
     lines = [title, f'{"strategy":<16} {"model states":>13} {"activations":>12} {"total":>9}  fits {gpu_mem:g} GiB',
              '-' * 66]
     for p in plans:
         fits = 'yes' if p.total <= gpu_mem * GiB else 'no'
         lines.append(f'{p.strategy:<16} {p.model_states / GiB:>10.1f} GiB {p.activations / GiB:>8.1f} GiB '
                      f'{p.total / GiB:>6.1f} GiB  {fits}')
-    lines += notes or []
     return '\n'.join(lines)

@@ -17,7 +17,7 @@ import sys
 import pytest
 import torch
 
-from tests.helpers import CONFIGS_ROOT, DEMO_CONFIGS, FAST_LOADERS, ROOT, last_scalars, run_tool
+from tests.helpers import CONFIGS_ROOT, DEMO_CONFIGS, FAST_LOADERS, ROOT, last_scalars, run_tool, torchrun_succeeded
 
 CLS = osp.join(DEMO_CONFIGS, 'classification')
 FP32 = {'zero1': ['strategy.bf16.enabled=False', 'strategy.inputs_to_half=None'],
@@ -57,7 +57,7 @@ def dist_train(config, work_dir, ranks, *options):
     result = subprocess.run(['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), config, str(ranks), '--work-dir',
                              work_dir, '--cfg-options', *options], capture_output=True, text=True, cwd=ROOT,
                             env=env, timeout=600)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert torchrun_succeeded(result), result.stdout[-2000:] + result.stderr[-4000:]
     losses = []
     for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
         with open(path) as f:

@@ -12,7 +12,7 @@ from mmengine.runner.checkpoint import load_checkpoint
 
 from internvl_mm import zoo
 from internvl_mm.models import InternViT
-from tests.helpers import ROOT, to_hf_layout
+from tests.helpers import ROOT, to_hf_layout, torchrun_succeeded
 from tests.zoo.conftest import make_release, publish
 
 
@@ -81,7 +81,7 @@ def test_two_ranks_download_once_and_stop_together_on_failure(hub, release):
         [sys.executable, '-m', 'torch.distributed.run', '--nproc-per-node', '2', '--master-port', str(port),
          os.path.join(ROOT, 'tests', 'zoo', 'two_rank_loading.py')],
         capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert torchrun_succeeded(result), result.stderr[-3000:]
     weights = hashlib.sha256(b''.join(t.numpy().tobytes() for t in release.state_dict.values())).hexdigest()
     for rank in (0, 1):
         assert f'rank={rank} weights={weights}' in result.stdout
