@@ -137,8 +137,15 @@ def run_task(task: DemoTask, work_root: str, data_root: str, smoke: bool = False
                 scalars=first_and_last(work, task.train_scalars))
 
 
+# A training scalar "falls" when the mean of its last few logged values is clearly below that of its first few (one
+# noisy record either side decides nothing).
+WINDOW = 3
+FALL = 0.98
+
+
 def first_and_last(work: str, names: tuple) -> dict:
-    """(first, last) logged training value of each scalar in ``names`` (the newest run of the work dir)."""
+    """(mean of the first WINDOW, mean of the last WINDOW) logged training values of each scalar in ``names`` (the
+    newest run of the work dir)."""
     runs = sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')))
     series = {name: [] for name in names}
     for line in (open(runs[-1]).read().splitlines() if runs and names else []):
@@ -146,7 +153,13 @@ def first_and_last(work: str, names: tuple) -> dict:
         for name in names:
             if name in record and 'lr' in record:  # training records carry the learning rate
                 series[name].append(record[name])
-    return {name: (values[0], values[-1]) for name, values in series.items() if values}
+    return {name: (sum(values[:WINDOW]) / len(values[:WINDOW]), sum(values[-WINDOW:]) / len(values[-WINDOW:]))
+            for name, values in series.items() if values}
+
+
+def scalars_fall(scalars: dict) -> bool:
+    """Whether every (first, last) window mean in ``scalars`` fell clearly (below FALL x the first)."""
+    return all(last < FALL * first for first, last in scalars.values())
 
 
 def print_table(rows: List[dict]):
@@ -162,7 +175,7 @@ def print_table(rows: List[dict]):
     print()
     for r in rows:
         main = next(iter(r['metrics'].values()), float('nan'))
-        falling = all(last < first for first, last in r['scalars'].values())
+        falling = scalars_fall(r['scalars'])
         verdict = 'met' if main >= r['target'] and r['total_s'] <= r['budget_s'] and falling else 'NOT met'
         trend = ', '.join(f'{k} {a:.3f} -> {b:.3f}' for k, (a, b) in r['scalars'].items())
         print(f'{r["task"]}: target {r["target"]:g} within {r["budget_s"] / 60:g} min {verdict} '

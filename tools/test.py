@@ -15,8 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import internvl_mm  # noqa: E402,F401  (compat fixes + registrations)
 from internvl_mm.engine.runner import (add_common_arguments, build_runner, load_checkpoint_strict,  # noqa: E402
-                                       load_config, merge_toolbox_visualization, one_line_errors, parse_tool_args,
-                                       use_plain_runner)
+                                       load_config, merge_toolbox_visualization, one_line_errors,
+                                       parse_tool_args, release_process_group, use_plain_runner)
 
 
 def parse_args():
@@ -43,6 +43,7 @@ def main():
         runner = build_runner(cfg)
         load_checkpoint_strict(runner.model, args.checkpoint)
         metrics = runner.test()
+        release_process_group()
     print(' '.join(f'{k}={float(v):.4f}' if isinstance(v, (int, float)) or hasattr(v, 'dtype') else f'{k}={v}'
                    for k, v in metrics.items()))
 

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import internvl_mm  # noqa: E402,F401  (compat fixes + registrations)
 from internvl_mm.engine.runner import (UserError, add_common_arguments, build_runner, load_config,  # noqa: E402
-                                       one_line_errors, parse_tool_args)
+                                       one_line_errors, parse_tool_args, release_process_group)
 
 
 def parse_args():
@@ -51,6 +51,7 @@ def main():
             cfg.resume, cfg.load_from = True, args.resume
         runner = build_runner(cfg)
         runner.train()
+        release_process_group()
 
 
 if __name__ == '__main__':

@@ -503,7 +503,8 @@ def scaling_table(rows: Sequence[Row], references: Sequence[str]) -> Tuple[List[
     """How cost grows with the token count: per (preset, dtype, step, cp, batch), each size against the smallest,
     and the peak memory per added token between consecutive sizes (constant when memory is linear in tokens)."""
     names = [OURS] + [REFERENCES[a] for a in references]
-    headers = ['preset', 'dtype', 'step', 'cp', 'px', 'tokens x', 'FLOPs x'] + [f'{n} time x' for n in names] + \
+    headers = ['preset', 'dtype', 'step', 'cp', 'batch', 'px', 'tokens x', 'FLOPs x'] + \
+        [f'{n} time x' for n in names] + \
         [f'{n} MB/token' for n in names]
     groups: Dict[tuple, List[Row]] = {}
     for row in rows:
@@ -515,7 +516,7 @@ def scaling_table(rows: Sequence[Row], references: Sequence[str]) -> Tuple[List[
         group.sort(key=lambda r: r.tokens)
         first = group[0]
         for prev, row in zip([None] + group[:-1], group):
-            line = [key[0], key[2], key[3], 'on' if key[4] else 'off', row.case.size,
+            line = [key[0], key[2], key[3], 'on' if key[4] else 'off', key[5], row.case.size,
                     f'{row.tokens / first.tokens:.2f}', f'{row.flops / first.flops:.2f}']
             line += [f'{row.results[n].median / first.results[n].median:.2f}' for n in names]
             for n in names:

@@ -42,6 +42,15 @@ def one_line_errors(tool: str):
         sys.exit(1)
 
 
+def release_process_group():
+    """Tear the process group down once a tool's work is done: gloo's threads still running while the interpreter
+    exits can abort a finished rank ("terminate called without an active exception")."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def add_common_arguments(parser: argparse.ArgumentParser):
     """The options tools/train.py and tools/test.py share, in OpenMMLab's spelling."""
     from mmengine.config import DictAction
@@ -120,6 +129,9 @@ def check_device_features(cfg: Config):
     strategy = cfg.get('strategy') or {}
     if strategy.get('type') in ('DeepSpeedStrategy', 'ZeROStrategy') and (strategy.get('fp16') or {}).get('enabled'):
         raise UserError('DeepSpeed fp16 needs a CUDA GPU; on CPU use the fp32 or bf16 strategy include')
+    if strategy.get('fp16_loss_scale') is not None:
+        raise UserError('FSDP fp16 needs a CUDA GPU (fsdp_fp16.py); on CPU use fsdp.py with '
+                        '--cfg-options strategy.model_wrapper=None')
 
 
 # Hooks every run of the tools gets without configs repeating them: an evaluation progress bar, and the random

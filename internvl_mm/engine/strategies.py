@@ -20,7 +20,7 @@ import glob
 import os
 import os.path as osp
 import shutil
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 import torch.nn as nn
@@ -185,7 +185,11 @@ class ShardedDataParallelStrategy(fsdp_strategy_cls()):
     """FSDP for any task config: block-level wrapping, CPU ranks, full state dicts, one activation-checkpointing
     owner (see the module docstring)."""
 
-    def __init__(self, model_wrapper: Optional[dict] = None, state_dict_cfg='full', **kwargs):
+    def __init__(self, model_wrapper: Optional[dict] = None, state_dict_cfg='full',
+                 fp16_loss_scale: Union[str, float, None] = None, **kwargs):
+        # fp16 compute needs a loss scale that sees every shard: the task's optim_wrapper becomes an
+        # AmpOptimWrapper with torch's ShardedGradScaler ('dynamic' or a fixed scale); None = no loss scaling.
+        self.fp16_loss_scale = fp16_loss_scale
         model_wrapper = dict(type='MMFullyShardedDataParallel', use_orig_params=True,
                              auto_wrap_policy='transformer_block_wrap_policy', **(model_wrapper or {}))
         if not torch.cuda.is_available():
@@ -203,6 +207,12 @@ class ShardedDataParallelStrategy(fsdp_strategy_cls()):
                     f'FSDP activation checkpointing is on: switched off with_cp in {switched} module(s) so that no '
                     f'block is checkpointed twice')
         return super()._wrap_model(model)
+
+    def build_optim_wrapper(self, optim_wrapper, model: Optional[nn.Module] = None):
+        if self.fp16_loss_scale is not None and isinstance(optim_wrapper, dict):
+            optim_wrapper = dict(optim_wrapper, type='AmpOptimWrapper', dtype='float16', use_fsdp=True,
+                                 loss_scale=self.fp16_loss_scale)
+        return super().build_optim_wrapper(optim_wrapper, model)
 
     def load_optim_state_dict(self, state_dict: dict) -> None:
         # mmengine 0.10.7 passes the arguments in torch < 2.1's order (state, model, optim); torch 2.14 takes

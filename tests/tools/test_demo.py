@@ -17,3 +17,28 @@ def test_demo_smoke(tmp_path):
         assert os.listdir(tmp_path / 'work' / task / 'predictions'), task  # --show-dir wrote images
     train_log = (tmp_path / 'work' / 'segmentation' / 'train.log').read_text()
     assert 'Loaded 56 InternViT tensors' in train_log  # started from the classification checkpoint
+
+
+def test_training_scalars_fall_only_when_their_windows_do(tmp_path):
+    """The stage-2 verdict compares the means of the first and last few logged values, so one noisy record (an ITM
+    loss at chance that happens to end a hair lower) does not count as falling."""
+    import importlib.util
+    import json
+    import os.path as osp
+
+    from tests.helpers import ROOT
+    spec = importlib.util.spec_from_file_location('demo', osp.join(ROOT, 'tools', 'demo.py'))
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    run = tmp_path / '20260101_000000' / 'vis_data'
+    run.mkdir(parents=True)
+    itm = [0.693, 0.695, 0.691, 0.694, 0.692, 0.690]
+    itg = [4.8, 4.1, 3.6, 2.5, 2.4, 2.3]
+    with open(run / 'scalars.json', 'w') as f:
+        for a, b in zip(itm, itg):
+            f.write(json.dumps(dict(lr=1e-3, loss_itm=a, loss_itg=b)) + '\n')
+        f.write(json.dumps({'retrieval/i2t_R@1': 50.0}) + '\n')  # a validation record: no lr, not training
+    scalars = demo.first_and_last(str(tmp_path), ('loss_itm', 'loss_itg'))
+    assert scalars['loss_itg'] == pytest.approx((sum(itg[:3]) / 3, sum(itg[3:]) / 3))
+    assert demo.scalars_fall({'loss_itg': scalars['loss_itg']})
+    assert not demo.scalars_fall(scalars)  # ITM at chance

@@ -177,3 +177,47 @@ def test_bf16_zero_trains_a_model_with_batchnorm(tmp_path, shapes_cls, strategy)
     options = [*_options(shapes_cls), 'train_dataloader.dataset.indices=32']
     losses = dist_train(_config(tmp_path, strategy), str(tmp_path / 'work'), 2, *options)
     assert len(losses) == 2 and all(0 < loss < 10 for loss in losses)
+
+
+STRATEGY_INCLUDES = sorted(osp.splitext(osp.basename(p))[0]
+                           for p in glob.glob(osp.join(CONFIGS_ROOT, '_base_', 'strategies', '*.py')))
+DEMO_TASKS = [osp.join(DEMO_CONFIGS, *parts) for parts in (
+    ('classification', 'full-ft_internvit-demo_shapes-cls.py'),
+    ('segmentation', 'upernet-full_internvit-demo_shapes-seg.py'),
+    ('detection', 'mask-rcnn_internvit-demo_shapes-det.py'),
+    ('pretraining', 'internvl-c_internvit-demo_shapes-caption.py'))]
+
+
+@pytest.mark.parametrize('strategy', STRATEGY_INCLUDES)
+def test_every_include_composes_with_every_task_config(tmp_path, strategy):
+    """The README's promise: one more ``_base_`` entry, nothing else (an include that also sets a key the task
+    configs set, such as ``optim_wrapper``, fails here with mmengine's duplicate-key error)."""
+    from mmengine.config import Config
+    for task in DEMO_TASKS:
+        cfg = Config.fromfile(_config(tmp_path, strategy, task=task))
+        if strategy != 'ddp':
+            assert cfg.strategy.type in ('ZeROStrategy', 'ShardedDataParallelStrategy'), (strategy, cfg.strategy)
+        assert cfg.optim_wrapper.optimizer == Config.fromfile(task).optim_wrapper.optimizer
+
+
+def test_fsdp_fp16_turns_the_task_optim_wrapper_into_a_sharded_loss_scaler(monkeypatch):
+    from mmengine._strategy import FSDPStrategy
+
+    from internvl_mm.engine.strategies import ShardedDataParallelStrategy
+    built = {}
+    monkeypatch.setattr(FSDPStrategy, 'build_optim_wrapper', lambda self, cfg, model=None: built.update(cfg))
+    strategy = ShardedDataParallelStrategy(fp16_loss_scale='dynamic')
+    task = dict(constructor='LayerDecayOptimWrapperConstructor', optimizer=dict(type='AdamW', lr=1e-3),
+                clip_grad=dict(max_norm=1.0))
+    strategy.build_optim_wrapper(task)
+    assert built == dict(task, type='AmpOptimWrapper', dtype='float16', use_fsdp=True, loss_scale='dynamic')
+
+
+@pytest.mark.parametrize('strategy', ['fsdp_fp16', 'zero2_fp16'])
+def test_fp16_include_on_cpu_is_one_line(tmp_path, strategy):
+    if torch.cuda.is_available():
+        pytest.skip('checks the CPU-only refusal')
+    result = run_tool('train.py', _config(tmp_path, strategy), '--work-dir', str(tmp_path / 'work'), check=False)
+    assert result.returncode != 0
+    line = result.stderr.strip().splitlines()[-1]
+    assert 'fp16 needs a CUDA GPU' in line, result.stderr[-2000:]

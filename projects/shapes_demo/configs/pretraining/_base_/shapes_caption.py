@@ -23,17 +23,19 @@ test_pipeline = [
     dict(type='TokenizeCaption', tokenizer=tokenizer, max_length=max_txt_len, tasks=('itc', ), all_captions=True),
     dict(type='PackInputs', algorithm_keys=['text_ids', 'image_id']),
 ]
+# Loaders in the main process: a batch of 48 px PNGs and its captions loads in ~25 ms, less than what two worker
+# processes cost by competing with training for 2 cores (0.195 s per iteration instead of 0.24, measured).
 train_dataloader = dict(
     batch_size=128,
-    num_workers=2,
-    persistent_workers=True,
+    num_workers=0,
+    persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type='ImageTextDataset', data_root=data_root, ann_file='train.jsonl', pipeline=train_pipeline),
 )
 val_dataloader = dict(
     batch_size=250,
-    num_workers=2,
-    persistent_workers=True,
+    num_workers=0,
+    persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='ImageTextDataset', data_root=data_root, ann_file='val.jsonl', metainfo=dict(classes=class_names),
                  pipeline=test_pipeline),
