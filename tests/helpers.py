@@ -62,6 +62,14 @@ def run_tool(tool: str, *args: str, timeout: int = 600, check: bool = True) -> s
     return result
 
 
+def tool_error_line(result: subprocess.CompletedProcess) -> str:
+    """The one-line error a tool ends with: exit status 1, no traceback; returns that last line."""
+    assert result.returncode == 1, result.stderr[-3000:]
+    lines = [ln for ln in result.stderr.strip().splitlines() if ln.strip()]
+    assert 'Traceback' not in result.stderr
+    return lines[-1]
+
+
 def last_scalars(work_dir: str) -> dict:
     """The last logged value of every scalar in a run's vis_data/scalars.json."""
     values = {}

@@ -4,8 +4,8 @@ tools a user runs (tools/train.py, then tools/test.py on the last checkpoint).
     python tools/demo.py [--tasks classification ...] [--work-dir work_dirs/demo] [--data-root data/shapes]
                          [--smoke]
 
-Prints a table: task, config, metric, value, target, wall time. ``--smoke`` runs the same pipeline on tiny data for
-a few iterations (what the tests do to prove the wiring; its numbers mean nothing).
+Prints a table: task, config, metric, value, target, wall time, peak memory of training. ``--smoke`` runs the same
+pipeline on tiny data for a few iterations (what the tests do to prove the wiring; its numbers mean nothing).
 """
 import argparse
 import glob
@@ -13,11 +13,12 @@ import json
 import os
 import os.path as osp
 import re
+import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -134,7 +135,7 @@ def run_task(task: DemoTask, work_root: str, data_root: str, smoke: bool = False
     return dict(task=task.name, config=osp.basename(task.config),
                 metrics={m: float(values[m]) for m in task.metrics if m in values}, target=task.target,
                 train_s=train_time, total_s=time.time() - start, budget_s=task.budget_minutes * 60,
-                scalars=first_and_last(work, task.train_scalars))
+                scalars=first_and_last(work, task.train_scalars), peak_mb=peak_memory_mb(work))
 
 
 # A training scalar "falls" when the mean of its last few logged values is clearly below that of its first few (one
@@ -143,9 +144,8 @@ WINDOW = 3
 FALL = 0.98
 
 
-def first_and_last(work: str, names: tuple) -> dict:
-    """(mean of the first WINDOW, mean of the last WINDOW) logged training values of each scalar in ``names`` (the
-    newest run of the work dir)."""
+def training_series(work: str, names: tuple) -> Dict[str, List[float]]:
+    """The logged training values of each scalar in ``names`` (the newest run of the work dir)."""
     runs = sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')))
     series = {name: [] for name in names}
     for line in (open(runs[-1]).read().splitlines() if runs and names else []):
@@ -153,8 +153,19 @@ def first_and_last(work: str, names: tuple) -> dict:
         for name in names:
             if name in record and 'lr' in record:  # training records carry the learning rate
                 series[name].append(record[name])
-    return {name: (sum(values[:WINDOW]) / len(values[:WINDOW]), sum(values[-WINDOW:]) / len(values[-WINDOW:]))
-            for name, values in series.items() if values}
+    return series
+
+
+def first_and_last(work: str, names: tuple) -> dict:
+    """(mean of the first WINDOW, mean of the last WINDOW) logged training values of each scalar in ``names``."""
+    return {name: (statistics.mean(values[:WINDOW]), statistics.mean(values[-WINDOW:]))
+            for name, values in training_series(work, names).items() if values}
+
+
+def peak_memory_mb(work: str) -> Optional[float]:
+    """The training process's peak memory: resident set on CPU (PeakMemoryHook), the CUDA allocator's on GPUs."""
+    values = [v for series in training_series(work, ('peak_rss_mb', 'memory')).values() for v in series]
+    return max(values) if values else None
 
 
 def scalars_fall(scalars: dict) -> bool:
@@ -162,8 +173,13 @@ def scalars_fall(scalars: dict) -> bool:
     return all(last < FALL * first for first, last in scalars.values())
 
 
+def _mb(value: Optional[float]) -> str:
+    return '-' if value is None else f'{value:,.0f} MB'
+
+
 def print_table(rows: List[dict]):
-    header = f'{"task":<16} {"config":<48} {"metric":<28} {"value":>7} {"target":>7} {"train":>7} {"total":>7}'
+    header = (f'{"task":<16} {"config":<48} {"metric":<28} {"value":>7} {"target":>7} {"train":>7} {"total":>7} '
+              f'{"peak mem":>9}')
     print('\n' + header + '\n' + '-' * len(header))
     for r in rows:
         for i, (name, value) in enumerate(r['metrics'].items()):
@@ -171,7 +187,8 @@ def print_table(rows: List[dict]):
             print(f'{r["task"] if first else "":<16} {r["config"] if first else "":<48} {name:<28} {value:>7.2f} '
                   f'{(">=" + format(r["target"], "g")) if first else "":>7} '
                   f'{(format(r["train_s"] / 60, ".1f") + "m") if first else "":>7} '
-                  f'{(format(r["total_s"] / 60, ".1f") + "m") if first else "":>7}')
+                  f'{(format(r["total_s"] / 60, ".1f") + "m") if first else "":>7} '
+                  f'{_mb(r["peak_mb"]) if first else "":>9}')
     print()
     for r in rows:
         main = next(iter(r['metrics'].values()), float('nan'))

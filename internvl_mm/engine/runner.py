@@ -44,10 +44,10 @@ def one_line_errors(tool: str):
 
 def release_process_group():
     """Tear the process group down once a tool's work is done: gloo's threads still running while the interpreter
-    exits can abort a finished rank ("terminate called without an active exception")."""
+    exits can abort a finished rank ("terminate called without an active exception"). No barrier: a rank that
+    failed never gets here, and the others must not wait for it."""
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
-        dist.barrier()
         dist.destroy_process_group()
 
 
@@ -134,9 +134,9 @@ def check_device_features(cfg: Config):
                         '--cfg-options strategy.model_wrapper=None')
 
 
-# Hooks every run of the tools gets without configs repeating them: an evaluation progress bar, and the random
-# generator states saved in checkpoints so that a resumed run continues exactly.
-TOOL_HOOKS = ('EvalProgressHook', 'RandomStateHook')
+# Hooks every run of the tools gets without configs repeating them: an evaluation progress bar, the random
+# generator states saved in checkpoints so that a resumed run continues exactly, and peak memory in CPU logs.
+TOOL_HOOKS = ('EvalProgressHook', 'RandomStateHook', 'PeakMemoryHook')
 
 
 def add_tool_hooks(cfg: Config):

@@ -209,7 +209,12 @@ class ShardedDataParallelStrategy(fsdp_strategy_cls()):
         return super()._wrap_model(model)
 
     def build_optim_wrapper(self, optim_wrapper, model: Optional[nn.Module] = None):
-        if self.fp16_loss_scale is not None and isinstance(optim_wrapper, dict):
+        if self.fp16_loss_scale is not None:
+            kind = optim_wrapper.get('type', 'OptimWrapper') if isinstance(optim_wrapper, dict) else None
+            if kind not in ('OptimWrapper', 'AmpOptimWrapper'):
+                raise ValueError(f'fp16_loss_scale needs the optim_wrapper as a config dict of an OptimWrapper, got '
+                                 f'{kind or type(optim_wrapper).__name__}; drop fp16_loss_scale (fsdp_fp16.py) or '
+                                 f'the custom optim_wrapper type')
             optim_wrapper = dict(optim_wrapper, type='AmpOptimWrapper', dtype='float16', use_fsdp=True,
                                  loss_scale=self.fp16_loss_scale)
         return super().build_optim_wrapper(optim_wrapper, model)

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from internvl_mm.engine.hooks import RandomStateHook, TrainableEMAHook
+from internvl_mm.engine.hooks import PeakMemoryHook, RandomStateHook, TrainableEMAHook
 
 
 def _model():
@@ -62,3 +62,34 @@ def test_random_state_round_trip():
     random.seed(1), np.random.seed(1), torch.manual_seed(1)
     hook.after_load_checkpoint(SimpleNamespace(_resume=True), checkpoint)
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
+
+
+def test_peak_memory_hook_logs_the_process_peak_and_sees_a_large_allocation():
+    """In a fresh process whose parent (this test process) has a far larger peak: the reading must be the child's
+    own (a peak inherited through exec, as ``ru_maxrss`` is, would hide the allocation)."""
+    import subprocess
+    import sys
+
+    import pytest
+    if torch.cuda.is_available():
+        pytest.skip('mmengine logs the CUDA peak itself; the hook stays quiet there')
+    ballast = torch.ones(1536, 2 ** 20 // 4)  # 1.5 GiB touched in the parent
+    script = """
+from types import SimpleNamespace
+import torch
+from mmengine.logging import MessageHub
+from internvl_mm.engine.hooks import PeakMemoryHook
+hub = MessageHub.get_instance('peak')
+runner = SimpleNamespace(message_hub=hub)
+hook = PeakMemoryHook()
+hook.after_train_iter(runner, 0)
+before = hub.get_scalar('train/peak_rss_mb').current()
+block = torch.ones(512, 2 ** 20 // 4)  # 512 MiB of fp32, touched
+hook.after_train_iter(runner, 1)
+print(before, hub.get_scalar('train/peak_rss_mb').current())
+"""
+    out = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, check=True)
+    del ballast
+    before, after = map(float, out.stdout.split()[-2:])
+    assert before < 1500, before
+    assert 400 < after - before < 700, (before, after)

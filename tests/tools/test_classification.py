@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 import torch
 
-from tests.helpers import DEMO_CONFIGS, FAST_LOADERS, ROOT, last_scalars, run_tool
+from tests.helpers import DEMO_CONFIGS, FAST_LOADERS, ROOT, last_scalars, run_tool, tool_error_line
 
 CLS = osp.join(DEMO_CONFIGS, 'classification')
 
@@ -81,39 +81,32 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, shapes_cls):
 
 
 # -- one-line errors -------------------------------------------------------------------------------------------
-def _error_line(result):
-    assert result.returncode == 1, result.stderr[-3000:]
-    lines = [ln for ln in result.stderr.strip().splitlines() if ln.strip()]
-    assert 'Traceback' not in result.stderr
-    return lines[-1]
-
-
 def test_missing_config_is_one_line():
-    line = _error_line(run_tool('train.py', 'configs/nope.py', check=False))
+    line = tool_error_line(run_tool('train.py', 'configs/nope.py', check=False))
     assert 'config file configs/nope.py does not exist' in line
 
 
 def test_misspelt_cfg_option_is_one_line():
-    line = _error_line(run_tool('train.py', osp.join(CLS, 'full-ft_internvit-demo_shapes-cls.py'),
+    line = tool_error_line(run_tool('train.py', osp.join(CLS, 'full-ft_internvit-demo_shapes-cls.py'),
                                 '--cfg-options', 'model.backbone.arhc=tiny', check=False))
     assert 'model.backbone has no key "arhc"; did you mean "arch"?' in line
 
 
 def test_unknown_constructor_argument_is_one_line(shapes_cls):
-    line = _error_line(run_tool('train.py', osp.join(CLS, 'full-ft_internvit-demo_shapes-cls.py'),
+    line = tool_error_line(run_tool('train.py', osp.join(CLS, 'full-ft_internvit-demo_shapes-cls.py'),
                                 '--cfg-options', 'model.backbone.frozen=True', *_data(shapes_cls), check=False))
     assert "unexpected keyword argument 'frozen'" in line
 
 
 def test_checkpoint_that_does_not_fit_is_one_line(tmp_path, shapes_cls):
     torch.save({'state_dict': {'backbone.cls_token': torch.zeros(1, 1, 32)}}, tmp_path / 'bad.pth')
-    line = _error_line(run_tool('test.py', osp.join(CLS, 'full-ft_internvit-demo_shapes-cls.py'),
+    line = tool_error_line(run_tool('test.py', osp.join(CLS, 'full-ft_internvit-demo_shapes-cls.py'),
                                 str(tmp_path / 'bad.pth'), '--cfg-options', *_data(shapes_cls), check=False))
     assert 'does not fit' in line and 'backbone.cls_token: checkpoint (1, 1, 32) vs model (1, 1, 96)' in line
 
 
 def test_amp_with_a_strategy_config_is_one_line():
-    line = _error_line(run_tool('train.py', osp.join(ROOT, 'configs', 'segmentation',
+    line = tool_error_line(run_tool('train.py', osp.join(ROOT, 'configs', 'segmentation',
                                                      'upernet-full_internvit-6b-224px_zero3-8xb2-80k_ade20k-504x504.py'),
                                 '--amp', check=False))
     assert 'ZeROStrategy' in line and 'drop --amp' in line
@@ -122,7 +115,7 @@ def test_amp_with_a_strategy_config_is_one_line():
 def test_amp_on_cpu_is_one_line():
     if torch.cuda.is_available():
         pytest.skip('checks the CPU-only error')
-    line = _error_line(run_tool('train.py', osp.join(CLS, 'full-ft_internvit-demo_shapes-cls.py'), '--amp',
+    line = tool_error_line(run_tool('train.py', osp.join(CLS, 'full-ft_internvit-demo_shapes-cls.py'), '--amp',
                                 check=False))
     assert 'needs a CUDA GPU' in line and 'drop --amp' in line
 

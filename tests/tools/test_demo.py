@@ -19,9 +19,10 @@ def test_demo_smoke(tmp_path):
     assert 'Loaded 56 InternViT tensors' in train_log  # started from the classification checkpoint
 
 
-def test_training_scalars_fall_only_when_their_windows_do(tmp_path):
+def test_training_scalars_fall_only_when_their_windows_do_and_peak_memory_is_read(tmp_path):
     """The stage-2 verdict compares the means of the first and last few logged values, so one noisy record (an ITM
-    loss at chance that happens to end a hair lower) does not count as falling."""
+    loss at chance that happens to end a hair lower) does not count as falling; the peak memory column reads the
+    CPU hook's ``peak_rss_mb`` or mmengine's CUDA ``memory``, and is empty without either."""
     import importlib.util
     import json
     import os.path as osp
@@ -36,9 +37,15 @@ def test_training_scalars_fall_only_when_their_windows_do(tmp_path):
     itg = [4.8, 4.1, 3.6, 2.5, 2.4, 2.3]
     with open(run / 'scalars.json', 'w') as f:
         for a, b in zip(itm, itg):
-            f.write(json.dumps(dict(lr=1e-3, loss_itm=a, loss_itg=b)) + '\n')
+            f.write(json.dumps(dict(lr=1e-3, loss_itm=a, loss_itg=b, peak_rss_mb=1000 + 100 * b)) + '\n')
         f.write(json.dumps({'retrieval/i2t_R@1': 50.0}) + '\n')  # a validation record: no lr, not training
     scalars = demo.first_and_last(str(tmp_path), ('loss_itm', 'loss_itg'))
     assert scalars['loss_itg'] == pytest.approx((sum(itg[:3]) / 3, sum(itg[3:]) / 3))
     assert demo.scalars_fall({'loss_itg': scalars['loss_itg']})
     assert not demo.scalars_fall(scalars)  # ITM at chance
+    assert demo.peak_memory_mb(str(tmp_path)) == pytest.approx(1480.0)  # the largest logged peak
+    gpu_run = tmp_path / 'gpu' / '20260101_000000' / 'vis_data'
+    gpu_run.mkdir(parents=True)
+    (gpu_run / 'scalars.json').write_text(json.dumps(dict(lr=1e-3, loss=1.0, memory=2052)) + '\n')
+    assert demo.peak_memory_mb(str(tmp_path / 'gpu')) == 2052
+    assert demo.peak_memory_mb(str(tmp_path / 'never_trained')) is None

@@ -17,7 +17,8 @@ import sys
 import pytest
 import torch
 
-from tests.helpers import CONFIGS_ROOT, DEMO_CONFIGS, FAST_LOADERS, ROOT, last_scalars, run_tool, torchrun_succeeded
+from tests.helpers import (CONFIGS_ROOT, DEMO_CONFIGS, FAST_LOADERS, ROOT, last_scalars, run_tool,
+                           tool_error_line, torchrun_succeeded)
 
 CLS = osp.join(DEMO_CONFIGS, 'classification')
 FP32 = {'zero1': ['strategy.bf16.enabled=False', 'strategy.inputs_to_half=None'],
@@ -198,26 +199,30 @@ def test_every_include_composes_with_every_task_config(tmp_path, strategy):
         if strategy != 'ddp':
             assert cfg.strategy.type in ('ZeROStrategy', 'ShardedDataParallelStrategy'), (strategy, cfg.strategy)
         assert cfg.optim_wrapper.optimizer == Config.fromfile(task).optim_wrapper.optimizer
+        if strategy == 'fsdp_fp16':
+            assert cfg.strategy.fp16_loss_scale == 'dynamic'
+            assert cfg.strategy.model_wrapper.mixed_precision.param_dtype == 'float16'
 
 
 def test_fsdp_fp16_turns_the_task_optim_wrapper_into_a_sharded_loss_scaler(monkeypatch):
     from mmengine._strategy import FSDPStrategy
 
     from internvl_mm.engine.strategies import ShardedDataParallelStrategy
-    built = {}
-    monkeypatch.setattr(FSDPStrategy, 'build_optim_wrapper', lambda self, cfg, model=None: built.update(cfg))
-    strategy = ShardedDataParallelStrategy(fp16_loss_scale='dynamic')
+    built = []
+    monkeypatch.setattr(FSDPStrategy, 'build_optim_wrapper', lambda self, cfg, model=None: built.append(cfg))
     task = dict(constructor='LayerDecayOptimWrapperConstructor', optimizer=dict(type='AdamW', lr=1e-3),
                 clip_grad=dict(max_norm=1.0))
-    strategy.build_optim_wrapper(task)
-    assert built == dict(task, type='AmpOptimWrapper', dtype='float16', use_fsdp=True, loss_scale='dynamic')
+    ShardedDataParallelStrategy(fp16_loss_scale='dynamic').build_optim_wrapper(task)
+    ShardedDataParallelStrategy().build_optim_wrapper(task)  # bf16 / fp32: the task's wrapper as it is
+    assert built == [dict(task, type='AmpOptimWrapper', dtype='float16', use_fsdp=True, loss_scale='dynamic'), task]
+    with pytest.raises(ValueError, match='fp16_loss_scale needs'):
+        ShardedDataParallelStrategy(fp16_loss_scale=512.0).build_optim_wrapper(dict(task, type='MyWrapper'))
 
 
 @pytest.mark.parametrize('strategy', ['fsdp_fp16', 'zero2_fp16'])
 def test_fp16_include_on_cpu_is_one_line(tmp_path, strategy):
     if torch.cuda.is_available():
         pytest.skip('checks the CPU-only refusal')
-    result = run_tool('train.py', _config(tmp_path, strategy), '--work-dir', str(tmp_path / 'work'), check=False)
-    assert result.returncode != 0
-    line = result.stderr.strip().splitlines()[-1]
-    assert 'fp16 needs a CUDA GPU' in line, result.stderr[-2000:]
+    line = tool_error_line(run_tool('train.py', _config(tmp_path, strategy), '--work-dir', str(tmp_path / 'work'),
+                                    check=False))
+    assert line.startswith('train: error:') and 'fp16 needs a CUDA GPU' in line, line

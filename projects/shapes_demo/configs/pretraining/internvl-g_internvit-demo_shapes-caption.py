@@ -10,7 +10,7 @@ model = dict(
     losses=('itc', 'itm', 'itg'),
     trainable=('query_tokens', 'qllama.model.layers.*.cross_attn', 'clip_projector2', 'itm_head', 'logit_scale',
                'qllama.lm_head'),
-    init_cfg=dict(type='Pretrained', checkpoint='work_dirs/demo/pretraining-c/epoch_10.pth',
+    init_cfg=dict(type='Pretrained', checkpoint='work_dirs/demo/pretraining-c/epoch_9.pth',
                   allow_missing=('query_tokens', 'qllama.model.layers.*.cross_attn', 'clip_projector2', 'itm_head',
                                  'qllama.lm_head')),
 )
