@@ -1,8 +1,11 @@
 """internvl_mm: InternViT (InternVL) as a first-class OpenMMLab backbone.
 
-Importing the package applies the stack's compatibility fixes (:mod:`internvl_mm.compat`) and registers every
-module into mmengine's root registries (:mod:`internvl_mm.registry`), where mmpretrain, mmseg and mmdet configs
-find them.
+Importing the package applies the stack's compatibility fixes (:mod:`internvl_mm.compat`) and registers the
+toolbox-independent modules into mmengine's root registries (:mod:`internvl_mm.registry`), where mmpretrain, mmseg
+and mmdet configs find them: InternViT, the feature-pyramid neck, attention pooling, InternVL-C/G and QLLaMA, the
+image-text datasets and transforms, metrics, hooks, optimizer constructors, strategies and ``zoo://``. It imports
+neither mmseg nor mmdet. The modules built on a toolbox's classes (the probe heads, the ImageNet robustness sets)
+are registered by that task's :mod:`internvl_mm.integrations` module, which each task base config imports.
 """
 from . import compat
 

@@ -20,16 +20,71 @@ Each fix is a small function with a test in ``tests/test_compat.py``:
 - :func:`keep_flexible_runner_checkpoint_meta`: ``FlexibleRunner.save_checkpoint`` overwrites the epoch/iter its
   ``CheckpointHook`` passes (``Runner`` keeps them), so the checkpoint re-saved after a new best metric claims one
   epoch more than was trained and a resumed run skips it. We keep the values the hook passes.
+- :func:`atomic_local_writes`: mmengine writes checkpoints (and other files) through ``LocalBackend.put`` with a
+  plain ``open(path, 'wb')``: a crash or kill during a save leaves a truncated file under the checkpoint's name. We
+  write to a temporary file beside it and rename it when it is complete (:func:`internvl_mm.files.atomic_write`).
+- :func:`save_checkpoints_before_pruning`: with ``max_keep_ckpts``, ``CheckpointHook`` deletes the oldest checkpoint
+  *before* it writes the new one, so a failed save can leave nothing to resume from; and it writes
+  ``last_checkpoint`` with a plain ``open``. We save first, then point ``last_checkpoint`` at the new file
+  (atomically), then delete the outdated one.
 - :func:`skip_mmpretrain_multimodal`: mmpretrain 1.2.0's BLIP/Flamingo/... modules import helpers that
   transformers >= 4.4x no longer exports, which breaks ``import mmpretrain.models``. internvl_mm does not use
   them; mmpretrain then registers its own placeholders that explain the missing dependency if they are used.
 """
 import logging
 import os
+import os.path as osp
 
 import torch
 
+from internvl_mm.files import atomic_write
+
 _applied = False
+
+
+def atomic_local_writes():
+    from mmengine.fileio.backends.local_backend import LocalBackend
+
+    def put(self, obj: bytes, filepath) -> None:
+        with atomic_write(str(filepath), 'wb') as f:
+            f.write(obj)
+
+    def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
+        with atomic_write(str(filepath), 'wb') as f:
+            f.write(obj.encode(encoding))
+
+    LocalBackend.put, LocalBackend.put_text = put, put_text
+
+
+def save_checkpoints_before_pruning():
+    from mmengine.dist import is_main_process
+    from mmengine.hooks import CheckpointHook
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        outdated = None
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                outdated = self.keep_ckpt_ids.popleft()
+            self.keep_ckpt_ids.append(step)  # saved with the new checkpoint, as upstream does
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+        filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(self.out_dir, filename, self.file_client_args, save_optimizer=self.save_optimizer,
+                               save_param_scheduler=self.save_param_scheduler, meta=meta, by_epoch=self.by_epoch,
+                               backend_args=self.backend_args, **self.args)
+        if not is_main_process():
+            return
+        with atomic_write(osp.join(runner.work_dir, 'last_checkpoint'), 'w') as f:
+            f.write(self.last_ckpt)
+        if outdated is not None:
+            path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(outdated))
+            if self.file_backend.isfile(path):
+                self.file_backend.remove(path)
+            elif self.file_backend.isdir(path):  # DeepSpeed checkpoints are folders
+                self.file_backend.rmtree(path)
+
+    CheckpointHook._save_checkpoint_with_step = _save_checkpoint_with_step
 
 
 def quiet_deepspeed_on_cpu():
@@ -178,4 +233,6 @@ def apply():
     cpu_safe_ddp()
     register_available_deepspeed_optimizers()
     keep_flexible_runner_checkpoint_meta()
+    atomic_local_writes()
+    save_checkpoints_before_pruning()
     _applied = True

@@ -4,31 +4,44 @@ One entry point, :func:`open_state_dict`, turns a path into a read-only mapping 
 
 - a Hugging Face release directory (``model.safetensors``, ``model.safetensors.index.json`` with shards, or the
   ``pytorch_model.bin`` equivalents), a single ``.safetensors`` file, or a ``.pth`` / ``.pt`` / ``.bin`` file;
-- ``zoo://NAME`` for a model-zoo entry (resolved and downloaded through :mod:`internvl_mm.zoo`).
+- ``SCHEME://NAME`` for any scheme registered with :func:`register_scheme` (the model zoo registers ``zoo://``);
+  this module knows no scheme itself.
 
 Safetensors are read lazily, one tensor at a time, so a 6B checkpoint never sits in memory twice. Pickled files
 are read with ``torch.load(weights_only=True, mmap=True)``: an untrusted file can not run code, and a file that needs
 arbitrary globals is refused with an error that says so. Nesting under ``state_dict`` / ``module`` / ``model`` is
 unwrapped.
+
+:func:`load_weights` is the one copy loop every loading path uses: the source keys pass through the model's own
+load-state-dict pre-hooks (where each model adapts official layouts and resizes what needs resizing) as lazy
+placeholders, so nothing is read before the keys and shapes are known to fit; then tensors are copied one at a time.
 """
+import fnmatch
 import json
 import os
 import os.path as osp
 from collections.abc import Mapping
-from typing import Dict, Iterator, List
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 import torch
+import torch.nn as nn
+
+from internvl_mm.errors import CheckpointError
 
 SAFETENSORS_INDEX = 'model.safetensors.index.json'
 PICKLE_INDEX = 'pytorch_model.bin.index.json'
 SINGLE_FILES = ('model.safetensors', 'pytorch_model.bin', 'model.pth')
 PICKLE_SUFFIXES = ('.pth', '.pt', '.bin', '.ckpt')
 NESTING_KEYS = ('state_dict', 'module', 'model')
-ZOO_SCHEME = 'zoo://'
+# scheme ('zoo://') -> a function turning 'zoo://NAME' into a local path; filled by the modules that own a scheme
+_SCHEMES: Dict[str, Callable[[str], str]] = {}
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint that can not be read or does not fit the model; the message says why and what to do."""
+def register_scheme(scheme: str, resolve: Callable[[str], str]) -> None:
+    """Make ``scheme`` (e.g. ``'zoo://'``) usable wherever a checkpoint path is named; ``resolve`` returns the
+    local file or folder for a URI."""
+    _SCHEMES[scheme] = resolve
 
 
 class LazyStateDict(Mapping):
@@ -46,6 +59,11 @@ class LazyStateDict(Mapping):
     def __getitem__(self, key: str) -> torch.Tensor:
         return self._key_to_reader[key].get(key)
 
+    def pending(self, key: str) -> 'PendingTensor':
+        """A placeholder for ``key`` that knows its shape and reads the tensor only when asked."""
+        reader = self._key_to_reader[key]
+        return PendingTensor(tuple(reader.shape(key)), lambda: reader.get(key))
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._key_to_reader)
 
@@ -54,6 +72,27 @@ class LazyStateDict(Mapping):
 
     def __repr__(self):
         return f'LazyStateDict({self.source!r}, {len(self)} tensors)'
+
+
+class PrefixView(Mapping):
+    """The keys of a state dict that start with ``prefix``, without it (lazy, like the state dict it views)."""
+
+    def __init__(self, state: Mapping, prefix: str):
+        self.state, self.prefix = state, prefix
+        self.source = getattr(state, 'source', 'the given state dict')
+        self._keys = [k[len(prefix):] for k in state if k.startswith(prefix)]
+
+    def __getitem__(self, key: str) -> torch.Tensor:
+        return self.state[self.prefix + key]
+
+    def pending(self, key: str):
+        return self.state.pending(self.prefix + key) if hasattr(self.state, 'pending') else self[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 class _SafetensorsReader:
@@ -72,6 +111,9 @@ class _SafetensorsReader:
 
     def get(self, key) -> torch.Tensor:
         return self._file.get_tensor(key)
+
+    def shape(self, key) -> List[int]:
+        return self._file.get_slice(key).get_shape()
 
 
 class _PickleReader:
@@ -94,6 +136,9 @@ class _PickleReader:
 
     def get(self, key) -> torch.Tensor:
         return self._dict[key]
+
+    def shape(self, key) -> torch.Size:
+        return self._dict[key].shape
 
 
 _FileReader = (_SafetensorsReader, _PickleReader)
@@ -144,15 +189,20 @@ def _open_file(path: str):
 
 
 def resolve_checkpoint_path(path: str) -> str:
-    """Map ``zoo://NAME`` to a local file or directory (downloading it if needed); other paths pass through."""
-    if path.startswith(ZOO_SCHEME):
-        from internvl_mm.zoo import resolve_zoo_uri
-        return resolve_zoo_uri(path)
+    """Map a registered ``SCHEME://NAME`` to a local file or directory; other paths pass through."""
+    for scheme, resolve in _SCHEMES.items():
+        if path.startswith(scheme):
+            return resolve(path)
+    if '://' in path and not osp.exists(path):
+        known = ', '.join(sorted(_SCHEMES)) or 'none'
+        raise CheckpointError(f'checkpoint {path}: unknown scheme {path.split("://")[0]}:// (registered: {known}; '
+                              f'zoo:// needs `import internvl_mm`)')
     return osp.expanduser(path)
 
 
 def open_state_dict(path: str) -> LazyStateDict:
-    """Open a checkpoint (file, release directory, shard index or ``zoo://`` name) as a lazy tensor mapping."""
+    """Open a checkpoint (file, release directory, shard index or registered ``SCHEME://`` name) as a lazy tensor
+    mapping."""
     path = resolve_checkpoint_path(path)
     state = LazyStateDict(path)
     if osp.isdir(path):
@@ -176,8 +226,12 @@ def open_state_dict(path: str) -> LazyStateDict:
 
 
 def _add_sharded(state: LazyStateDict, index_path: str):
-    with open(index_path) as f:
-        weight_map = json.load(f).get('weight_map')
+    try:
+        with open(index_path) as f:
+            weight_map = json.load(f).get('weight_map')
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as e:
+        raise CheckpointError(f'{index_path} is not a readable shard index ({e}); download the release again '
+                              f'(tools/download.py verify NAME).') from e
     if not isinstance(weight_map, dict):
         raise CheckpointError(f'{index_path} has no "weight_map"; it is not a shard index.')
     folder = osp.dirname(index_path)
@@ -214,3 +268,88 @@ def save_safetensors_shards(state_dict: Dict[str, torch.Tensor], folder: str, ma
     with open(osp.join(folder, SAFETENSORS_INDEX), 'w') as f:
         json.dump({'metadata': {'total_size': total}, 'weight_map': weight_map}, f, indent=2)
     return names
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The one copy loop
+# ----------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PendingTensor:
+    """A checkpoint tensor that has not been read: its shape, and how to read it. Load-state-dict pre-hooks may
+    rename it freely; one that needs the values (a resize) calls :func:`materialize`."""
+    shape: tuple
+    read: Callable[[], torch.Tensor] = field(repr=False)
+
+
+def materialize(value: Union[torch.Tensor, PendingTensor]) -> torch.Tensor:
+    """The tensor behind a state-dict value (read now if it is pending)."""
+    return value.read() if isinstance(value, PendingTensor) else value
+
+
+@dataclass
+class LoadReport:
+    """What :func:`load_weights` did: every model key it filled, the allowed-missing ones it left, and the
+    checkpoint keys it ignored."""
+    loaded: List[str]
+    missing: List[str]
+    ignored: List[str]
+
+
+def apply_load_pre_hooks(module: nn.Module, state: dict) -> None:
+    """Run the load-state-dict pre-hooks of ``module`` and of every submodule on ``state`` in place, parents
+    first and each with its own key prefix, as ``nn.Module.load_state_dict`` runs them."""
+    for name, submodule in module.named_modules():
+        prefix = f'{name}.' if name else ''
+        for hook in list(submodule._load_state_dict_pre_hooks.values()):
+            hook(state, prefix, {}, True, [], [], [])
+
+
+def _allowed(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(name, p + '.*') for p in patterns)
+
+
+@torch.no_grad()
+def load_weights(module: nn.Module, source: Union[str, Mapping], *, what: Optional[str] = None,
+                 allow_missing: Sequence[str] = (), ignore_unexpected: Optional[Callable[[str], bool]] = None,
+                 hint: str = '') -> LoadReport:
+    """Copy a checkpoint into ``module`` strictly: every path (``init_cfg``, ``load_from``, ``tools/test.py``,
+    the models' ``load_pretrained``) ends here.
+
+    ``source`` is anything :func:`open_state_dict` opens, or a mapping. Its keys go through the module tree's
+    load-state-dict pre-hooks (the models' checkpoint adapters) as :class:`PendingTensor` placeholders; then keys and
+    shapes are compared with the module's state dict, and only if everything fits are the tensors read and copied,
+    one at a time. Model keys matching an ``allow_missing`` glob may be absent (they keep their values); checkpoint
+    keys for which ``ignore_unexpected`` is true are skipped; anything else raises :class:`CheckpointError` naming
+    counts and examples, followed by ``hint``. A DDP ``module.`` prefix on every key is dropped.
+    """
+    name = source if isinstance(source, str) else getattr(source, 'source', 'the given state dict')
+    if isinstance(source, str):
+        source = open_state_dict(source)
+    strip = 'module.' if source and all(k.startswith('module.') for k in source) else ''
+    pending = source.pending if hasattr(source, 'pending') else source.__getitem__
+    state = {key[len(strip):]: pending(key) for key in source}
+    apply_load_pre_hooks(module, state)
+    own = module.state_dict(keep_vars=True)
+    what = what or type(module).__name__
+    missing = [k for k in own if k not in state]
+    not_allowed = [k for k in missing if not _allowed(k, allow_missing)]
+    unexpected = [k for k in state if k not in own]
+    ignored = [k for k in unexpected if ignore_unexpected is not None and ignore_unexpected(k)]
+    extra = [k for k in unexpected if k not in set(ignored)]
+    mismatched = [(k, tuple(state[k].shape), tuple(own[k].shape)) for k in own
+                  if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    problems = []
+    if mismatched:
+        key, theirs, ours = mismatched[0]
+        problems.append(f'{len(mismatched)} shape mismatches (e.g. {key}: checkpoint {theirs} vs model {ours})')
+    if not_allowed:
+        problems.append(f'{len(not_allowed)} model keys missing from it (e.g. {", ".join(not_allowed[:3])})')
+    if extra:
+        problems.append(f'{len(extra)} keys the model does not have (e.g. {", ".join(extra[:3])})')
+    if problems:
+        raise CheckpointError(f'checkpoint {name} does not fit this {what}: {"; ".join(problems)}'
+                              + (f'; {hint}' if hint else ''))
+    for key, target in own.items():
+        if key in state:
+            target.copy_(materialize(state[key]))
+    return LoadReport(loaded=[k for k in own if k in state], missing=missing, ignored=ignored)

@@ -8,7 +8,13 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import internvl_mm  # noqa: E402,F401  (applies the compat fixes, registers modules)
-from internvl_mm.datasets.shapes import ensure_shapes_dataset  # noqa: E402
+# Every toolbox's modules, so that a test may build any of them; tests/test_imports.py checks in fresh processes
+# that each config's own custom_imports register what it uses.
+import internvl_mm.integrations.classification  # noqa: E402,F401
+import internvl_mm.integrations.detection  # noqa: E402,F401
+import internvl_mm.integrations.pretraining  # noqa: E402,F401
+import internvl_mm.integrations.segmentation  # noqa: E402,F401
+from projects.shapes_demo.shapes import ensure_shapes_dataset  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -10,19 +10,12 @@ from typing import Dict
 import torch
 
 from internvl_mm.models import InternViT
+from internvl_mm.models.backbones import to_release_state_dict
 
 
 def to_hf_layout(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-    """internvl_mm / timm-style keys -> the Hugging Face InternViT release layout (inverse of the loader's map)."""
-    out = {}
-    for key, value in state_dict.items():
-        key = (key.replace('cls_token', 'embeddings.class_embedding')
-                  .replace('pos_embed', 'embeddings.position_embedding')
-                  .replace('patch_embed.proj', 'embeddings.patch_embedding'))
-        key = re.sub(r'^blocks\.(\d+)\.(ls[12])\.gamma$', r'encoder.layers.\1.\2', key)
-        key = re.sub(r'^blocks\.', 'encoder.layers.', key)
-        out[key] = value
-    return out
+    """InternViT parameter names -> the Hugging Face InternViT release layout (the adapter's inverse map)."""
+    return to_release_state_dict(state_dict)
 
 
 def random_internvit(arch='tiny', **kwargs) -> InternViT:

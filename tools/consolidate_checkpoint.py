@@ -12,7 +12,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from internvl_mm.engine.checkpoints import save_consolidated  # noqa: E402
-from internvl_mm.engine.runner import UserError, one_line_errors  # noqa: E402
+from internvl_mm.errors import CheckpointError  # noqa: E402
+from tools.cli import one_line_errors  # noqa: E402
 
 
 def main():
@@ -22,7 +23,7 @@ def main():
     args = parser.parse_args()
     with one_line_errors('consolidate_checkpoint'):
         if not os.path.exists(args.checkpoint):
-            raise UserError(f'checkpoint {args.checkpoint} does not exist')
+            raise CheckpointError(f'checkpoint {args.checkpoint} does not exist')
         count = save_consolidated(args.checkpoint, args.out_file)
     print(f'wrote {count} fp32 tensors to {args.out_file}')
 

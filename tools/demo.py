@@ -23,7 +23,7 @@ from typing import Dict, List, Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from internvl_mm.datasets.shapes import ensure_shapes_dataset  # noqa: E402
+from projects.shapes_demo.shapes import ensure_shapes_dataset  # noqa: E402
 
 CONFIGS = osp.join('projects', 'shapes_demo', 'configs')
 

@@ -15,7 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from internvl_mm import zoo  # noqa: E402
-from internvl_mm.engine.runner import one_line_errors  # noqa: E402
+from tools.cli import one_line_errors  # noqa: E402
 
 
 def parse_args():

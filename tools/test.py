@@ -14,9 +14,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import internvl_mm  # noqa: E402,F401  (compat fixes + registrations)
-from internvl_mm.engine.runner import (add_common_arguments, build_runner, load_checkpoint_strict,  # noqa: E402
-                                       load_config, merge_toolbox_visualization, one_line_errors,
-                                       parse_tool_args, release_process_group, use_plain_runner)
+from internvl_mm.engine.checkpoints import load_checkpoint_strict  # noqa: E402
+from tools.cli import (add_common_arguments, build_runner, load_config, merge_toolbox_visualization,  # noqa: E402
+                       one_line_errors, parse_tool_args, release_process_group, use_plain_runner)
 
 
 def parse_args():

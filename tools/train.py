@@ -13,8 +13,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import internvl_mm  # noqa: E402,F401  (compat fixes + registrations)
-from internvl_mm.engine.runner import (UserError, add_common_arguments, build_runner, load_config,  # noqa: E402
-                                       one_line_errors, parse_tool_args, release_process_group)
+from internvl_mm.errors import ConfigError  # noqa: E402
+from tools.cli import (add_common_arguments, build_runner, load_config, one_line_errors, parse_tool_args,  # noqa: E402
+                       release_process_group)
 
 
 def parse_args():
@@ -35,14 +36,14 @@ def main():
     with one_line_errors('train'):
         cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
         if args.amp and cfg.get('strategy'):
-            raise UserError(f'--amp: this config trains with {cfg.strategy.get("type")}, whose precision its '
+            raise ConfigError(f'--amp: this config trains with {cfg.strategy.get("type")}, whose precision its '
                             f'strategy include sets (bf16 / fp16); drop --amp')
         if args.amp:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
         if args.auto_scale_lr:
             if 'base_batch_size' not in (cfg.get('auto_scale_lr') or {}):
-                raise UserError('--auto-scale-lr: the config has no auto_scale_lr.base_batch_size (the batch its '
+                raise ConfigError('--auto-scale-lr: the config has no auto_scale_lr.base_batch_size (the batch its '
                                 'learning rate was set for)')
             cfg.auto_scale_lr.enable = True
         if args.resume == 'auto':

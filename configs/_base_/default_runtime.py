@@ -1,5 +1,6 @@
-# Shared by every internvl_mm config. `custom_imports` is the one line that makes internvl_mm's modules (backbone,
-# heads, datasets, hooks, optimizer constructors) visible to mmpretrain / mmseg / mmdet registries.
+# Shared by every internvl_mm config. `custom_imports` makes internvl_mm's toolbox-independent modules (backbone,
+# neck, hooks, optimizer constructors, ...) visible to mmpretrain / mmseg / mmdet registries; each task base
+# (tasks/*.py) adds its toolbox's modules (internvl_mm.integrations.<task>: heads, datasets).
 custom_imports = dict(imports=['internvl_mm'], allow_failed_imports=False)
 
 env_cfg = dict(

@@ -1,6 +1,6 @@
-from . import shapes
-from .imagenet_variants import ImageNetReaL, ImageNetVariantFolder
+"""Toolbox-independent datasets and transforms. The ImageNet robustness sets (``imagenet_variants``, built on
+mmpretrain's datasets) are imported by :mod:`internvl_mm.integrations.classification`."""
 from .subset import FractionSubset
 from . import image_text, transforms  # noqa: F401,E402  (image-text pairs, LoadImageFromFileOrTar, TokenizeCaption)
 
-__all__ = ['FractionSubset', 'ImageNetReaL', 'ImageNetVariantFolder', 'shapes']
+__all__ = ['FractionSubset']

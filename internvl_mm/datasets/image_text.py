@@ -22,6 +22,7 @@ from typing import Dict, List, Sequence, Union
 
 from mmengine.dataset import BaseDataset
 
+from internvl_mm.errors import MissingFileError
 from internvl_mm.registry import DATASETS
 
 IMAGE_EXTENSIONS = ('jpg', 'jpeg', 'png', 'webp')
@@ -41,10 +42,10 @@ def expand_shards(spec: Union[str, Sequence[str]], root: str = '') -> List[str]:
     if any(ch in path for ch in '*?['):
         found = sorted(glob.glob(path))
         if not found:
-            raise FileNotFoundError(f'no tar shard matches {path}')
+            raise MissingFileError(f'no tar shard matches {path}')
         return found
     if not osp.isfile(path):
-        raise FileNotFoundError(f'tar shard {path} does not exist')
+        raise MissingFileError(f'tar shard {path} does not exist')
     return [path]
 
 
@@ -117,7 +118,7 @@ class ImageTextDataset(BaseDataset):
                                  f'KEY.txt or KEY.json members)')
             return data_list
         if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(f'annotation file {self.ann_file} does not exist')
+            raise MissingFileError(f'annotation file {self.ann_file} does not exist')
         with open(self.ann_file) as f:
             if self.ann_file.endswith('.jsonl'):
                 records = [json.loads(line) for line in f if line.strip()]

@@ -16,6 +16,7 @@ from typing import List, Optional
 from mmpretrain.datasets import BaseDataset, ImageNet
 from mmpretrain.datasets.categories import IMAGENET_CATEGORIES
 
+from internvl_mm.errors import MissingFileError
 from internvl_mm.registry import DATASETS
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.JPEG')
@@ -53,7 +54,7 @@ class ImageNetVariantFolder(BaseDataset):
     def load_data_list(self) -> List[dict]:
         root = self.data_root
         if not osp.isdir(root):
-            raise FileNotFoundError(f'{type(self).__name__}: data_root {root} does not exist')
+            raise MissingFileError(f'{type(self).__name__}: data_root {root} does not exist')
         data, present = [], set()
         for folder in sorted(os.listdir(root)):
             label = self._label_of(folder)
@@ -64,7 +65,7 @@ class ImageNetVariantFolder(BaseDataset):
                     data.append(dict(img_path=osp.join(root, folder, name), gt_label=label))
                     present.add(label)
         if not data:
-            raise FileNotFoundError(f'{type(self).__name__}: no images in class folders under {root} '
+            raise MissingFileError(f'{type(self).__name__}: no images in class folders under {root} '
                                     f'(folder_labels={self.folder_labels!r})')
         self._metainfo['eval_class_indices'] = sorted(present)
         return data

@@ -1,12 +1,15 @@
-"""One fp32 state dict from a checkpoint of any strategy: plain / DDP / FSDP files (mmengine format, full state
-dicts) read safely, DeepSpeed ZeRO-1/2/3 checkpoint folders reassembled from their fp32 master partitions."""
+"""Checkpoints of any training strategy: one fp32 state dict from plain / DDP / FSDP files (mmengine format, full
+state dicts in parameter names) read safely, or from DeepSpeed ZeRO-1/2/3 folders reassembled from their fp32
+master partitions; and the strict load that ``tools/test.py`` uses."""
 import glob
 import os.path as osp
 from collections.abc import Mapping
 
 import torch
+import torch.nn as nn
 
-from internvl_mm.weights import open_state_dict
+from internvl_mm.errors import CheckpointError
+from internvl_mm.weights import load_weights, open_state_dict
 
 
 def is_deepspeed_checkpoint(path: str) -> bool:
@@ -27,3 +30,12 @@ def save_consolidated(path: str, out_file: str) -> int:
     state = {k: v.float() if v.is_floating_point() else v for k, v in consolidated_state_dict(path).items()}
     torch.save({'state_dict': state, 'meta': {'consolidated_from': osp.abspath(path)}}, out_file)
     return len(state)
+
+
+def load_checkpoint_strict(model: nn.Module, path: str) -> None:
+    """Load a checkpoint of any strategy (a DeepSpeed folder is consolidated on the fly), a release folder or a
+    ``zoo://`` name into ``model``, failing with counts and examples if anything does not fit. The model's load
+    hooks adapt official layouts first, so a release folder of the same architecture fits."""
+    if not osp.exists(path) and '://' not in path:
+        raise CheckpointError(f'checkpoint {path} does not exist')
+    load_weights(getattr(model, 'module', model), consolidated_state_dict(path), what="config's model")

@@ -6,9 +6,13 @@ the task config as it is:
 - :class:`ZeROStrategy` (DeepSpeed): the task's ``optim_wrapper`` (constructor, layer decay, ``clip_grad``,
   ``accumulative_counts``) is translated into DeepSpeed's terms; the micro batch comes from the dataloader; a
   checkpoint saved at another data-parallel size is resumed through DeepSpeed's universal checkpoint format.
-- :class:`ShardedDataParallelStrategy` (FSDP): wraps at transformer-block level (:data:`TRANSFORMER_BLOCKS`), runs
-  on CPU ranks too, saves full (rank-0 gathered) state dicts so checkpoints resume at any world size and load in
-  the plain runner.
+- :class:`ShardedDataParallelStrategy` (FSDP): one unit per block that the model declares
+  (``checkpointable_blocks``, see :mod:`internvl_mm.models.block_checkpointing`), runs on CPU ranks too, saves full
+  (rank-0 gathered) state dicts in parameter names so checkpoints resume at any world size and load in the plain
+  runner.
+
+Each strategy checks its own precision / device rules when it is built (fp16 needs a CUDA GPU), so a config that
+asks for what the machine lacks stops with one line before anything is set up.
 
 Activation checkpointing has one owner per run: the models' ``with_cp`` by default; FSDP's
 ``activation_checkpointing`` if a config sets it, which then switches the models' own off (no block is checkpointed
@@ -16,37 +20,40 @@ twice). DeepSpeed's ``activation_checkpointing`` section only configures DeepSpe
 internvl_mm models do not call, so it is refused with a pointer to ``with_cp``.
 """
 import copy
+import functools
 import glob
 import os
 import os.path as osp
 import shutil
-from typing import Optional, Union
+from typing import Optional, Tuple, Type, Union
 
 import torch
 import torch.nn as nn
 from mmengine.dist import barrier, get_world_size, is_main_process
 from mmengine.logging import MMLogger
-from mmengine.registry import FUNCTIONS
 
+from internvl_mm.errors import ConfigError
+from internvl_mm.models.block_checkpointing import checkpointable_block_classes
 from internvl_mm.registry import STRATEGIES
 
-
-def transformer_blocks() -> tuple:
-    """The block classes sharding and activation checkpointing act on (InternViT blocks, QLLaMA decoder layers)."""
-    from internvl_mm.models import TRANSFORMER_BLOCKS
-    return TRANSFORMER_BLOCKS
+# In a strategy config, ``auto_wrap_policy`` / ``activation_checkpointing.check_fn``: the model's declared blocks.
+DECLARED_BLOCKS = 'checkpointable_blocks'
 
 
-@FUNCTIONS.register_module()
-def transformer_block_wrap_policy(module: nn.Module, recurse: bool, nonwrapped_numel: int) -> bool:
-    """FSDP auto-wrap policy: one FSDP unit per transformer block (plus the root for everything else)."""
-    return True if recurse else isinstance(module, transformer_blocks())
+def wrap_declared_blocks(blocks: Tuple[Type[nn.Module], ...], module: nn.Module, recurse: bool,
+                         nonwrapped_numel: int) -> bool:
+    """FSDP auto-wrap policy: one unit per declared block (plus the root for everything else)."""
+    return True if recurse else isinstance(module, blocks)
 
 
-@FUNCTIONS.register_module()
-def is_transformer_block(module: nn.Module) -> bool:
-    """``check_fn`` for FSDP's activation checkpointing: checkpoint every transformer block."""
-    return isinstance(module, transformer_blocks())
+def is_declared_block(blocks: Tuple[Type[nn.Module], ...], module: nn.Module) -> bool:
+    """``check_fn`` for FSDP's activation checkpointing: every declared block."""
+    return isinstance(module, blocks)
+
+
+def require_cuda(what: str, fix: str) -> None:
+    if not torch.cuda.is_available():
+        raise ConfigError(f'{what} needs a CUDA GPU and none is available; {fix}')
 
 
 def disable_model_checkpointing(model: nn.Module) -> int:
@@ -96,8 +103,10 @@ class ZeROStrategy(deepspeed_strategy_cls()):
     """
 
     def __init__(self, **kwargs):
+        if (kwargs.get('fp16') or {}).get('enabled'):
+            require_cuda('DeepSpeed fp16', 'on CPU use the fp32 or bf16 strategy include')
         if kwargs.get('activation_checkpointing') is not None:
-            raise ValueError('ZeROStrategy: DeepSpeed\'s activation_checkpointing only configures '
+            raise ConfigError('ZeROStrategy: DeepSpeed\'s activation_checkpointing only configures '
                              'deepspeed.checkpointing, which internvl_mm models do not use; checkpoint activations '
                              'with the model\'s with_cp (e.g. model.backbone.with_cp=True) instead.')
         super().__init__(**kwargs)
@@ -189,17 +198,24 @@ class ShardedDataParallelStrategy(fsdp_strategy_cls()):
                  fp16_loss_scale: Union[str, float, None] = None, **kwargs):
         # fp16 compute needs a loss scale that sees every shard: the task's optim_wrapper becomes an
         # AmpOptimWrapper with torch's ShardedGradScaler ('dynamic' or a fixed scale); None = no loss scaling.
+        if fp16_loss_scale is not None:
+            require_cuda('FSDP fp16',
+                         'on CPU use fsdp.py instead of fsdp_fp16.py, with --cfg-options strategy.model_wrapper=None')
         self.fp16_loss_scale = fp16_loss_scale
-        model_wrapper = dict(type='MMFullyShardedDataParallel', use_orig_params=True,
-                             auto_wrap_policy='transformer_block_wrap_policy', **(model_wrapper or {}))
+        model_wrapper = dict(type='MMFullyShardedDataParallel', use_orig_params=True, auto_wrap_policy=DECLARED_BLOCKS,
+                             **(model_wrapper or {}))
         if not torch.cuda.is_available():
             model_wrapper.setdefault('device_id', torch.device('cpu'))
         super().__init__(model_wrapper=model_wrapper, state_dict_cfg=state_dict_cfg, **kwargs)
 
     def _wrap_model(self, model: nn.Module):
-        for module in model.modules():  # FSDP's state-dict hooks look the parameters up by their own names
-            if getattr(module, 'state_dict_in_release_layout', False):
-                module.state_dict_in_release_layout = False
+        blocks = checkpointable_block_classes(model)
+        if self.model_wrapper.get('auto_wrap_policy') == DECLARED_BLOCKS:
+            policy = functools.partial(wrap_declared_blocks, blocks) if blocks else None
+            self.model_wrapper = dict(self.model_wrapper, auto_wrap_policy=policy)
+        if (self.activation_checkpointing or {}).get('check_fn') == DECLARED_BLOCKS:
+            self.activation_checkpointing = dict(self.activation_checkpointing,
+                                                 check_fn=functools.partial(is_declared_block, blocks))
         if self.activation_checkpointing is not None:
             switched = disable_model_checkpointing(model)
             if switched:

@@ -11,10 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List
 
-from internvl_mm.weights import ZOO_SCHEME
-
 from .errors import ZooError
 
+ZOO_SCHEME = 'zoo://'
 COMMIT_SHA = re.compile(r'[0-9a-f]{40}')
 
 
@@ -29,6 +28,9 @@ class ZooModel:
     params: int
     size: str
     tasks: str
+    # 'backbone': an InternViT alone (its keys fill a task model's ``backbone``); 'model': a whole InternVL-C/G
+    # whose keys are the model's own.
+    contents: str = 'backbone'
 
     @property
     def pinned(self) -> bool:
@@ -61,7 +63,7 @@ ZOO: Dict[str, ZooModel] = {m.name: m for m in (
     ZooModel('internvit-300m-448px-v2_5', 'OpenGVLab/InternViT-300M-448px-V2_5', 'main', '300m', _300M_PARAMS,
              '~0.6 GB', 'MLLM vision encoder (InternVL 2.5 / 3)'),
     ZooModel('internvl-14b-224px', 'OpenGVLab/InternVL-14B-224px', 'main', '6b-224', _6B_224_PARAMS,
-             '27.7 GB', 'InternVL-C/G: zero-shot classification, retrieval, captioning'),
+             '27.7 GB', 'InternVL-C/G: zero-shot classification, retrieval, captioning', contents='model'),
 )}
 
 

@@ -1,5 +1,5 @@
 """The zoo's errors. Each message is one line that names the model, the problem and the fix."""
-from internvl_mm.weights import CheckpointError
+from internvl_mm.errors import CheckpointError
 
 
 class ZooError(CheckpointError):

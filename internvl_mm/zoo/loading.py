@@ -1,19 +1,23 @@
-"""``zoo://NAME`` wherever a checkpoint is named: ``init_cfg=dict(type='Pretrained', checkpoint='zoo://NAME')``
-(through :func:`internvl_mm.weights.open_state_dict`) and ``load_from='zoo://NAME'`` (through mmengine's
-``CheckpointLoader``). In a distributed job rank 0 fetches the release while the other ranks wait, then they read
-it from the cache it filled."""
+"""``zoo://NAME`` wherever a checkpoint is named. The zoo registers its scheme into :mod:`internvl_mm.weights`
+(``init_cfg``, :func:`~internvl_mm.weights.load_weights`, the tools) and into mmengine's ``CheckpointLoader``
+(``load_from``, the toolboxes' ``init_model``). In a distributed job rank 0 fetches the release while the other
+ranks wait, then they read it from the cache it filled. The zoo hands over the release's tensors under their own
+names: adapting them to a model is the model's checkpoint adapter's job."""
 from typing import Callable, Optional, TypeVar
 
 from mmengine.dist import broadcast_object_list, get_dist_info
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from internvl_mm.weights import ZOO_SCHEME, open_state_dict
+from internvl_mm.weights import open_state_dict, register_scheme
 
-from .catalog import get_model
+from .catalog import ZOO_SCHEME, get_model
 from .errors import ZooError
 from .hub import resolve
 
 T = TypeVar('T')
+# The prefix under which OpenMMLab task models (and InternVL, which accepts it for its vision tower) keep their
+# backbone: where ``load_from`` puts the keys of a backbone-only release.
+BACKBONE_PREFIX = 'backbone.'
 
 
 def rank_zero_first(fetch: Callable[[], T]) -> T:
@@ -44,17 +48,15 @@ def resolve_zoo_uri(uri: str) -> str:
     return rank_zero_first(lambda: resolve(model.name))
 
 
+register_scheme(ZOO_SCHEME, resolve_zoo_uri)
+
+
 @CheckpointLoader.register_scheme(prefixes=ZOO_SCHEME)
 def load_zoo_checkpoint(filename: str, map_location: Optional[str] = None, logger=None) -> dict:
-    """mmengine's loader for ``load_from='zoo://NAME'``: the release's InternViT weights, read safely and renamed to
-    this package's keys under ``backbone.`` (the backbone of an mmpretrain / mmseg / mmdet model). Shapes must fit
-    as they are (``init_cfg`` also resizes the position embedding and patch kernel); tensors stay on the CPU, as
-    mmengine's own loaders return them."""
-    from internvl_mm.models.backbones.intern_vit import convert_checkpoint_key
+    """mmengine's loader for ``load_from='zoo://NAME'``: the release's tensors, read safely. A backbone-only
+    release is placed under ``backbone.``; the model's load hooks adapt names and shapes (position embedding, patch
+    kernel) as for any other checkpoint. Tensors stay on the CPU, as mmengine's own loaders return them."""
+    model = get_model(filename)
     source = open_state_dict(filename)
-    state_dict = {}
-    for key in source:
-        new_key = convert_checkpoint_key(key)
-        if new_key is not None:
-            state_dict[f'backbone.{new_key}'] = source[key]
-    return {'state_dict': state_dict, 'meta': {'zoo': filename}}
+    prefix = BACKBONE_PREFIX if model.contents == 'backbone' else ''
+    return {'state_dict': {prefix + key: source[key] for key in source}, 'meta': {'zoo': model.name}}

@@ -13,9 +13,9 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from internvl_mm.datasets.image_text import ImageTextDataset, expand_shards
-from internvl_mm.datasets.shapes.formats import CAPTION_CLASSES, CAPTION_TEMPLATES, write_caption_tokenizer
 from internvl_mm.datasets.transforms import LoadImageFromFileOrTar, TokenizeCaption
 from internvl_mm.models.language import InternVLTokenizer
+from projects.shapes_demo.shapes.formats import CAPTION_CLASSES, CAPTION_TEMPLATES, write_caption_tokenizer
 from tests.helpers import DEMO_CONFIGS
 
 

@@ -3,7 +3,7 @@ import pytest
 import timm
 import torch
 
-from internvl_mm.analysis.reference import transformers_reference
+from tools.analysis.lib.reference import transformers_reference
 from internvl_mm.models import InternViT
 from internvl_mm.models.backbones.intern_vit import (ARCH_ZOO, resize_pos_embed, window_partition,
                                                      window_unpartition)

@@ -123,7 +123,7 @@ def test_shape_mismatch_names_key_and_shapes(tmp_path):
     other = random_internvit(dict(embed_dims=64, num_layers=4, num_heads=2, feedforward_channels=128,
                                   img_size=56))
     torch.save(other.state_dict(), tmp_path / 'w.pth')
-    with pytest.raises(CheckpointError, match=r'blocks\.0\.mlp\.fc1\.weight has shape \(128, 64\) but .* has \(256, 64\)'):
+    with pytest.raises(CheckpointError, match=r'blocks\.0\.mlp\.fc1\.weight: checkpoint \(128, 64\) vs model \(256, 64\)'):
         _load(str(tmp_path / 'w.pth'))
 
 
@@ -137,7 +137,7 @@ def test_depth_mismatch_says_both_depths(tmp_path):
 def test_missing_keys_are_an_error(tmp_path, source):
     state = {k: v for k, v in source.state_dict().items() if 'q_norm' not in k}
     torch.save(state, tmp_path / 'w.pth')
-    with pytest.raises(CheckpointError, match=r'lacks 4 InternViT weights'):
+    with pytest.raises(CheckpointError, match=r'does not fit this InternViT: 4 model keys missing from it'):
         _load(str(tmp_path / 'w.pth'))
 
 
@@ -147,8 +147,8 @@ def test_extra_vit_weights_are_an_error_not_silently_dropped(tmp_path):
                       norm_type='layer_norm', qk_normalization=False)
     save_file(to_hf_layout(random_internvit(dict(layer_norm, qkv_bias=True)).state_dict()),
               str(tmp_path / 'model.safetensors'))
-    with pytest.raises(CheckpointError, match=r"has 2 InternViT weights this model lacks, e.g. "
-                                              r"\['encoder.layers.0.attn.qkv.bias'"):
+    with pytest.raises(CheckpointError, match=r"2 keys the model does not have \(e.g. "
+                                              r"blocks.0.attn.qkv.bias"):
         InternViT(layer_norm).load_pretrained(str(tmp_path))
 
 
@@ -212,3 +212,65 @@ def test_directory_without_weights(tmp_path):
         open_state_dict(str(tmp_path))
     with pytest.raises(CheckpointError, match='does not exist'):
         open_state_dict(osp.join(str(tmp_path), 'nope.pth'))
+
+
+def test_release_keys_round_trip_through_the_one_key_table(source):
+    from internvl_mm.models.backbones import to_release_key
+    for name in source.state_dict():
+        assert convert_checkpoint_key(to_release_key(name)) == name
+    assert to_release_key('blocks.2.ls1.gamma') == 'encoder.layers.2.ls1'
+    assert source.release_state_dict().keys() == to_hf_layout(source.state_dict()).keys()
+
+
+def test_plain_load_state_dict_reads_the_release_layout_and_resizes(source):
+    """The adapter is a load-state-dict pre-hook: torch's own load_state_dict (strict) takes the Hugging Face layout
+    of another grid, as init_cfg does."""
+    model = InternViT('tiny', img_size=84)
+    model.load_state_dict(to_hf_layout(source.state_dict()), strict=True)
+    x = torch.randn(1, 3, 84, 84)
+    assert rel_err(_output(model, x), _output(source, x)) < 1e-6
+    with pytest.raises(CheckpointError, match='has 4 blocks but this InternViT has 2'):
+        InternViT(dict(embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=256, img_size=56)
+                  ).load_state_dict(to_hf_layout(source.state_dict()))
+
+
+def test_position_embedding_resize_matches_the_official_interpolation():
+    """timm's resampling (no antialiasing) gives the official InternViT's ``_get_pos_embed`` result, up and down."""
+    import torch.nn.functional as F
+
+    from internvl_mm.models.backbones.intern_vit_checkpoint import resize_pos_embed
+    pos = torch.randn(1, 1 + 16 * 16, 32)
+    for size in (10, 16, 32):
+        grid = pos[:, 1:].float().reshape(1, 16, 16, -1).permute(0, 3, 1, 2)
+        official = F.interpolate(grid, size=(size, size), mode='bicubic', align_corners=False)
+        official = torch.cat([pos[:, :1], official.reshape(1, -1, size * size).permute(0, 2, 1)], dim=1)
+        assert torch.equal(resize_pos_embed(pos, (16, 16), (size, size)), official)
+
+
+def test_nothing_is_read_from_a_checkpoint_that_does_not_fit(tmp_path, source, monkeypatch):
+    """Keys and shapes are checked on the lazy placeholders before any tensor is read."""
+    import safetensors
+    state = to_hf_layout(source.state_dict())
+    state['encoder.layers.0.mlp.fc1.weight'] = torch.zeros(3, 3)
+    save_file(state, str(tmp_path / 'model.safetensors'))
+    reads = []
+    real_open = safetensors.safe_open
+
+    class CountingFile:
+        def __init__(self, *args, **kwargs):
+            self._file = real_open(*args, **kwargs)
+
+        def get_tensor(self, key):
+            reads.append(key)
+            return self._file.get_tensor(key)
+
+        def __getattr__(self, name):
+            return getattr(self._file, name)
+
+    monkeypatch.setattr(safetensors, 'safe_open', CountingFile)
+    with pytest.raises(CheckpointError, match='1 shape mismatches'):
+        InternViT('tiny').load_pretrained(str(tmp_path))
+    assert reads == []
+    save_file(to_hf_layout(source.state_dict()), str(tmp_path / 'model.safetensors'))
+    InternViT('tiny').load_pretrained(str(tmp_path))
+    assert len(reads) == len(source.state_dict())  # the counter sees reads: each tensor read once, when it fits

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
-from internvl_mm.engine.runner import load_checkpoint_strict
+from internvl_mm.engine.checkpoints import load_checkpoint_strict
 from internvl_mm.models.pretrainers import (STAGE2_NEW_PARTS, STAGE2_TRAINABLE, InternVL, contrastive_loss,
                                             convert_internvl_key, internvl_key_to_official, sample_hard_negatives)
 from internvl_mm.weights import CheckpointError, save_safetensors_shards
@@ -43,9 +43,10 @@ def samples(batch=4, length=10, seed=0):
     return out
 
 
-def test_state_dict_is_the_official_layout():
+def test_release_state_dict_is_the_official_layout_and_checkpoints_keep_parameter_names():
     model = build()
-    keys = set(model.state_dict())
+    assert set(model.state_dict()) == {n for n, _ in model.named_parameters()}
+    keys = set(model.release_state_dict())
     for key in ('vision_model.embeddings.class_embedding', 'vision_model.embeddings.position_embedding',
                 'vision_model.embeddings.patch_embedding.weight', 'vision_model.encoder.layers.0.ls1',
                 'vision_model.encoder.layers.3.attn.qkv.weight', 'vision_model.encoder.layers.3.attn.q_norm.weight',
@@ -65,7 +66,7 @@ def test_state_dict_is_the_official_layout():
 def test_official_14b_shapes_on_meta():
     with torch.device('meta'):
         model = InternVL(backbone=dict(arch='6b-224'), qllama=dict(arch='8b'), num_query_token=96)
-    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    shapes = {k: tuple(v.shape) for k, v in model.release_state_dict().items()}
     expected = {
         'vision_model.encoder.layers.47.attn.qkv.weight': (9600, 3200),
         'vision_model.embeddings.position_embedding': (1, 257, 3200),
@@ -89,7 +90,7 @@ def test_official_14b_shapes_on_meta():
 def test_save_and_reload_the_official_layout(tmp_path):
     model = build()
     folder = str(tmp_path / 'release')
-    save_safetensors_shards(model.state_dict(), folder, max_shard_bytes=300_000)
+    save_safetensors_shards(model.release_state_dict(), folder, max_shard_bytes=300_000)
     images = torch.randn(2, 3, 56, 56)
     reloaded = InternVL(**dict(TINY, num_query_token=8, init_cfg=dict(type='Pretrained', checkpoint=folder)))
     reloaded.init_weights()
@@ -100,7 +101,7 @@ def test_save_and_reload_the_official_layout(tmp_path):
     torch.testing.assert_close(strict.encode_image(images, 'InternVL-G'), model.encode_image(images, 'InternVL-G'))
     other = InternVL(**dict(TINY, num_query_token=8, embed_dim=16,
                             init_cfg=dict(type='Pretrained', checkpoint=folder)))
-    with pytest.raises(CheckpointError, match='has shape'):
+    with pytest.raises(CheckpointError, match='shape mismatches'):
         other.init_weights()
 
 
@@ -280,11 +281,18 @@ def test_zero_shot_classifier_averages_prompt_embeddings(shapes_caption):
     assert model._classifier is None  # recomputed after training
 
 
-def test_mmengine_checkpoint_functions_and_ddp_prefix_use_the_official_layout():
+def test_mmengine_checkpoint_functions_keep_parameter_names_and_read_the_official_layout():
     from mmengine.runner.checkpoint import get_state_dict, load_state_dict
     model = build()
     state = get_state_dict(model)  # what mmengine's runner saves
-    assert 'vision_model.encoder.layers.0.ls1' in state and 'vision_model.blocks.0.ls1.gamma' not in state
+    assert 'vision_model.blocks.0.ls1.gamma' in state and 'vision_model.encoder.layers.0.ls1' not in state
+    release = build()
+    with torch.no_grad():
+        for p in release.parameters():
+            p.zero_()
+    load_state_dict(release, model.release_state_dict(), strict=True)  # mmengine's loader, the release layout
+    for (name, a), b in zip(model.named_parameters(), release.parameters()):
+        torch.testing.assert_close(a, b, msg=name)
     other = build()
     with torch.no_grad():
         for p in other.parameters():
@@ -293,7 +301,7 @@ def test_mmengine_checkpoint_functions_and_ddp_prefix_use_the_official_layout():
     for (name, a), b in zip(model.named_parameters(), other.parameters()):
         torch.testing.assert_close(a, b, msg=name)
     wrapped = torch.nn.ModuleDict(dict(module=model))  # DDP-style prefix
-    assert 'module.vision_model.embeddings.class_embedding' in wrapped.state_dict()
+    assert 'module.vision_model.cls_token' in wrapped.state_dict()
 
 
 def test_itm_learns_which_caption_belongs_to_which_image():

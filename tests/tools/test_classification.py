@@ -55,7 +55,7 @@ def test_probe_trains_only_the_head_and_keeps_backbone_out_of_the_optimizer(tmp_
 
 KILL_CONFIG = '''
 _base_ = '{base}'
-custom_imports = dict(imports=['internvl_mm', 'tests.scripts.kill_hook'], allow_failed_imports=False)
+custom_imports = dict(imports=[*_base_.custom_imports.imports, 'tests.scripts.kill_hook'], allow_failed_imports=False)
 default_hooks = dict(kill=dict(type='KillAtIterHook', iteration={kill_at}))  # a dict: merges with the base
 '''
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from internvl_mm.weights import open_state_dict, save_safetensors_shards
+from internvl_mm.weights import open_state_dict
 from tests.helpers import DEMO_CONFIGS, FAST_LOADERS, ROOT, last_scalars, run_tool, torchrun_succeeded
 
 PRE = osp.join(DEMO_CONFIGS, 'pretraining')
@@ -57,10 +57,11 @@ def test_stage1_trains_and_zero_shot_evaluation_runs(stage1, shapes_caption, tmp
 @pytest.mark.slow
 def test_official_layout_release_folder_evaluates_the_same(stage1, shapes_caption, tmp_path):
     checkpoint = osp.join(stage1, 'epoch_1.pth')
-    state = dict(open_state_dict(checkpoint))
-    assert 'vision_model.encoder.layers.0.attn.qkv.weight' in state and 'qllama.model.norm.weight' in state
+    assert 'vision_model.blocks.0.attn.qkv.weight' in open_state_dict(checkpoint)  # checkpoints: parameter names
     release = str(tmp_path / 'release')
-    save_safetensors_shards(state, release, max_shard_bytes=1 << 20)
+    run_tool('export_release.py', STAGE1, checkpoint, release, '--max-shard-size', '1MB')
+    state = open_state_dict(release)
+    assert 'vision_model.encoder.layers.0.attn.qkv.weight' in state and 'qllama.model.norm.weight' in state
     for name in os.listdir(osp.join(shapes_caption, 'tokenizer')):
         shutil.copy(osp.join(shapes_caption, 'tokenizer', name), release)
     options = [o for o in data_options(shapes_caption) if 'tokenizer' not in o]
@@ -91,7 +92,7 @@ def test_stage2_from_stage1_trains_the_new_parts_with_three_losses(stage1, shape
     assert not any(n.startswith('qllama') and '.cross_attn.' not in n and not n.startswith('qllama.lm_head')
                    for n in names)
     stage1_state, stage2_state = open_state_dict(osp.join(stage1, 'epoch_1.pth')), ckpt['state_dict']
-    for key in ('vision_model.encoder.layers.0.attn.qkv.weight', 'qllama.model.layers.0.mlp.up_proj.weight'):
+    for key in ('vision_model.blocks.0.attn.qkv.weight', 'qllama.model.layers.0.mlp.up_proj.weight'):
         assert torch.equal(stage1_state[key], stage2_state[key])  # frozen
     result = run_tool('test.py', STAGE2, osp.join(work, 'iter_4.pth'), '--work-dir', str(tmp_path / 'test'),
                       '--cfg-options', *data_options(shapes_caption), *FAST_LOADERS)

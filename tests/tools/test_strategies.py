@@ -28,6 +28,8 @@ FP32 = {'zero1': ['strategy.bf16.enabled=False', 'strategy.inputs_to_half=None']
         'fsdp': ['strategy.model_wrapper=None'], 'ddp': []}
 CONFIG = '''
 _base_ = ['{task}', '{strategy}']
+custom_imports = dict(imports=[*_base_.custom_imports.imports, 'tools.analysis.lib.model_state'],
+                      allow_failed_imports=False)
 default_hooks = dict(model_state=dict(type='ModelStateBytesHook'))
 '''
 SGD = '''
@@ -76,7 +78,7 @@ def planned_bytes():
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    from internvl_mm.analysis.memory import model_facts, model_state_bytes_per_gpu
+    from tools.analysis.lib.memory import model_facts, model_state_bytes_per_gpu
     from internvl_mm.registry import MODELS
     cfg = Config.fromfile(osp.join(CLS, 'full-ft_internvit-demo_shapes-cls.py'))
     init_default_scope(cfg.default_scope)
@@ -149,11 +151,11 @@ def test_resume_at_another_world_size_and_consolidate(tmp_path, shapes_cls, stra
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('strategy', ['zero2', 'fsdp'])
+@pytest.mark.parametrize('strategy', ['ddp', 'zero2', 'fsdp'])
 def test_pretraining_under_sharding_saves_what_test_py_evaluates(tmp_path, shapes_caption, strategy):
-    """InternVL (InternViT + QLLaMA, a 1-element logit_scale, release-layout state dicts) on 2 ranks: FSDP keeps
-    parameter names in its checkpoint and DeepSpeed consolidates them; tools/test.py reads both and reproduces
-    the metrics the sharded run logged."""
+    """InternVL (InternViT + QLLaMA, a 1-element logit_scale) on 2 ranks: every strategy's checkpoint holds the
+    model's parameter names (DeepSpeed's once consolidated); tools/test.py reads each and reproduces the metrics
+    the run logged, and so does the release-layout export of it."""
     from tests.tools.test_pretraining import SHORT, STAGE1, data_options
     config = tmp_path / f'{strategy}.py'
     config.write_text(CONFIG.format(task=STAGE1, strategy=osp.join(CONFIGS_ROOT, '_base_', 'strategies',
@@ -168,6 +170,27 @@ def test_pretraining_under_sharding_saves_what_test_py_evaluates(tmp_path, shape
                    '--cfg-options', *data_options(shapes_caption), *FAST_LOADERS)
     i2t = float(out.stdout.split('retrieval/i2t_R@1=')[1].split()[0])
     assert i2t == pytest.approx(scalars['retrieval/i2t_R@1'], abs=1e-3)
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from internvl_mm.engine.checkpoints import consolidated_state_dict
+    from internvl_mm.registry import MODELS
+    cfg = Config.fromfile(str(config))
+    init_default_scope(cfg.default_scope)
+    with torch.device('meta'):
+        names = {n for n, _ in MODELS.build(cfg.model).named_parameters()}
+    assert set(consolidated_state_dict(osp.join(work, 'epoch_1.pth'))) == names
+    if strategy == 'fsdp':  # the explicit release export reads back through the official-layout loader
+        release = str(tmp_path / 'release')
+        run_tool('export_release.py', str(config), osp.join(work, 'epoch_1.pth'), release)
+        assert any(k.startswith('vision_model.encoder.layers.') for k in json.load(
+            open(osp.join(release, 'model.safetensors.index.json')))['weight_map'])
+        out = run_tool('test.py', str(config), release, '--work-dir', str(tmp_path / 'test_release'),
+                       '--cfg-options', *data_options(shapes_caption), *FAST_LOADERS)
+        assert float(out.stdout.split('retrieval/i2t_R@1=')[1].split()[0]) == pytest.approx(i2t, abs=1e-6)
+        line = tool_error_line(run_tool('export_release.py', str(config), release, release, check=False))
+        assert 'holds the checkpoint it would be written from' in line
 
 
 @pytest.mark.slow
@@ -207,9 +230,11 @@ def test_every_include_composes_with_every_task_config(tmp_path, strategy):
 def test_fsdp_fp16_turns_the_task_optim_wrapper_into_a_sharded_loss_scaler(monkeypatch):
     from mmengine._strategy import FSDPStrategy
 
+    from internvl_mm.engine import strategies
     from internvl_mm.engine.strategies import ShardedDataParallelStrategy
     built = []
     monkeypatch.setattr(FSDPStrategy, 'build_optim_wrapper', lambda self, cfg, model=None: built.append(cfg))
+    monkeypatch.setattr(strategies, 'require_cuda', lambda *args: None)  # CPU refuses fp16 at build time
     task = dict(constructor='LayerDecayOptimWrapperConstructor', optimizer=dict(type='AdamW', lr=1e-3),
                 clip_grad=dict(max_norm=1.0))
     ShardedDataParallelStrategy(fp16_loss_scale='dynamic').build_optim_wrapper(task)

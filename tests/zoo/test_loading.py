@@ -94,3 +94,43 @@ def test_two_ranks_download_once_and_stop_together_on_failure(hub, release):
         result.stdout)
     assert ('rank=1 error=rank 0 could not fetch the weights, so rank 1 stops too: ZooError: '
             'internvit-300m-448px: listing the files') in result.stdout
+
+
+def _resized_release(release, grid):
+    """The release's weights as a model with a ``grid`` x ``grid`` position embedding holds them."""
+    from internvl_mm.models.backbones.intern_vit_checkpoint import resize_pos_embed
+    expected = dict(release.state_dict)
+    expected['pos_embed'] = resize_pos_embed(expected['pos_embed'], (4, 4), (grid, grid))
+    return expected
+
+
+def test_load_from_zoo_uri_into_an_mmseg_segmentor_resizes_the_position_embedding(hub, release):
+    from mmengine.registry import init_default_scope
+
+    from internvl_mm.registry import MODELS
+    publish(hub, 'internvit-6b-224px', release)
+    init_default_scope('mmseg')
+    segmentor = MODELS.build(dict(
+        type='EncoderDecoder', data_preprocessor=dict(type='SegDataPreProcessor', size=(84, 84)),
+        backbone=dict(type='InternViT', arch='tiny', img_size=84, out_type='featmap'),
+        decode_head=dict(type='FCNHead', in_channels=64, channels=16, num_convs=1, num_classes=3)))
+    checkpoint = load_checkpoint(segmentor, 'zoo://internvit-6b-224px', strict=False)  # as the runner's load_from
+    assert checkpoint['meta'] == {'zoo': 'internvit-6b-224px'}
+    assert_same_weights(segmentor.backbone, _resized_release(release, 6))
+
+
+def test_load_from_zoo_uri_into_internvl_models(hub, release):
+    from internvl_mm.models.pretrainers import InternVL
+    tiny = dict(backbone=dict(arch='tiny', img_size=84), qllama=dict(arch='tiny'), embed_dim=32,
+                attn_pool_num_heads=4, num_query_token=0)
+    publish(hub, 'internvit-6b-224px', release)  # a backbone-only release fills the vision tower
+    model = InternVL(**tiny)
+    load_checkpoint(model, 'zoo://internvit-6b-224px', strict=False)
+    assert_same_weights(model.vision_model, _resized_release(release, 6))
+    logit_scale = torch.tensor(2.5)  # the 14B release: the whole model's keys, a 0-d temperature
+    full = make_release(prefix='vision_model.', other_tensors={'logit_scale': logit_scale})
+    publish(hub, 'internvl-14b-224px', full)
+    model = InternVL(**tiny)
+    load_checkpoint(model, 'zoo://internvl-14b-224px', strict=False)
+    assert_same_weights(model.vision_model, _resized_release(full, 6))
+    assert model.logit_scale.shape == (1, ) and model.logit_scale.item() == 2.5

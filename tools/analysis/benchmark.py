@@ -9,7 +9,7 @@ matmul ceiling of the same shapes, measured in the same run (interleaved rounds,
 
 CPU defaults: fp32 (a CPU without native bf16 runs bf16 matmuls ~100x slower), 300m with 4 of its 24 blocks and
 6b with 2 of its 48 (blocks are identical: time and memory per block scale). CUDA defaults: bf16, full depth,
-batches 1 8 32 64, CUDA events, 3 warm-ups and 10 rounds. internvl_mm/analysis/benchmark.py describes the method.
+batches 1 8 32 64, CUDA events, 3 warm-ups and 10 rounds. tools/analysis/lib/benchmark.py describes the method.
 """
 import argparse
 import gc
@@ -22,9 +22,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 import torch  # noqa: E402
 
-from internvl_mm.analysis import benchmark as bench  # noqa: E402
-from internvl_mm.analysis.flops import table  # noqa: E402
-from internvl_mm.engine.runner import UserError, one_line_errors  # noqa: E402
+from internvl_mm.errors import UserError  # noqa: E402
+from tools.analysis.lib import benchmark as bench  # noqa: E402
+from tools.analysis.lib.flops import table  # noqa: E402
+from tools.cli import one_line_errors  # noqa: E402
 
 SDPA_BACKENDS = ('auto', 'flash_attention', 'efficient_attention', 'cudnn_attention', 'math')
 
@@ -33,7 +34,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='InternViT side-by-side benchmark')
     parser.add_argument('--device', default='cpu', help='cpu or cuda[:i]')
     parser.add_argument('--presets', nargs='+', default=['tiny', '300m', '6b'], help=f'of {list(bench.PRESETS)}')
-    parser.add_argument('--blocks', type=int, help='blocks per model (default: see above; 0 = full depth)')
+    cpu_depths = ', '.join(f'{preset} {blocks} of {bench.resolve_arch(arch)["num_layers"]}'
+                           for preset, (arch, blocks) in bench.PRESETS.items() if blocks)
+    parser.add_argument('--blocks', type=int,
+                        help=f'blocks per model, 0 = full depth (default: full depth on CUDA; on the CPU {cpu_depths}, '
+                             'the other presets full depth)')
     parser.add_argument('--sizes', nargs='+', type=int, default=[224, 448, 896], help='input sizes (square)')
     parser.add_argument('--dtypes', nargs='+', help='fp32 and/or bf16 (default: fp32 on CPU, bf16 on CUDA)')
     parser.add_argument('--steps', nargs='+', default=['forward', 'train'], help='forward and/or train')
@@ -168,7 +173,9 @@ def report(args, device, rows, settings, env_before, env_after, argv=None) -> st
               'matmul ceiling time / model time (median of per-round ratios). speedup: reference time / '
               f'{bench.OURS} time (median of per-round ratios; > 1 = {bench.OURS} faster). Peak MB: allocated by '
               'the step on top of weights and input. max rel err: outputs (and gradients in train steps) against '
-              f'{bench.OURS}. MFU: useful FLOPs / time / {settings["peak_tflops"]} TFLOP/s.', '']
+              f'{bench.OURS}. MFU: ' + (f'useful FLOPs / time / {settings["peak_tflops"]} TFLOP/s.'
+                                        if settings['peak_tflops'] else
+                                        '- (no peak FLOP rate for this device; --peak-tflops sets one).'), '']
     headers, body = bench.scaling_table(rows, args.references)
     if body:
         lines += ['## Cost against the token count', '', table(headers, body), '']

@@ -6,7 +6,7 @@ the analytic count of a ViT.
 
 The model is built on the meta device, so InternViT-6B is counted without allocating its 24 GB. FLOPs follow fvcore
 (and the OpenMMLab metafiles): one multiply-accumulate = 1 FLOP. The analytic formula is in
-internvl_mm/analysis/flops.py; the InternViT part of the count must agree with it within 2 % (exit status 1 if not).
+tools/analysis/lib/flops.py; the InternViT part of the count must agree with it within 2 % (exit status 1 if not).
 """
 import argparse
 import json
@@ -18,9 +18,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 import torch  # noqa: E402
 
 import internvl_mm  # noqa: E402,F401  (compat fixes + registrations)
-from internvl_mm.analysis.flops import (ViTShape, backbone_of, count_model_flops, fmt_count,  # noqa: E402
-                                        internvit_macs, internvit_params, table, tokens_for)
-from internvl_mm.engine.runner import UserError, load_config, one_line_errors  # noqa: E402
+from internvl_mm.errors import ConfigError, UserError  # noqa: E402
+from internvl_mm.models.backbones.intern_vit import find_internvit  # noqa: E402
+from tools.analysis.lib.flops import (ViTShape, count_model_flops, fmt_count, internvit_macs,  # noqa: E402
+                                      internvit_params, table, tokens_for)
+from tools.cli import load_config, one_line_errors  # noqa: E402
 
 TOLERANCE = 0.02
 FORMULA = '(N-1)*3p^2*C + L*N*(4C^2 + 2CF) + 2*L*N^2*C'
@@ -38,6 +40,12 @@ def parse_args():
     return parser.parse_args()
 
 
+def first_internvit(model):
+    """(module path, InternViT) of the model's first InternViT ('' for the model itself), or ('', None)."""
+    found = find_internvit(model)
+    return (found[0][0].rstrip('.'), found[0][1]) if found else ('', None)
+
+
 REAL_BUILD_LIMIT = 2e9  # parameters: a model that fails to trace on the meta device is re-counted on the CPU
 
 
@@ -52,6 +60,8 @@ def build_model(name: str, cfg_options: dict, device: str = 'meta'):
         try:
             with torch.device(device):
                 model = MODELS.build(cfg.model)
+        except (TypeError, KeyError, ValueError) as e:  # the registry's "class X: ..." for a model it can not build
+            raise ConfigError(f'the model of {name} can not be built: {e}') from e
         finally:
             DefaultScope._instance_dict.clear()
         return model.eval(), f'{name} ({type(model).__name__})', True
@@ -59,8 +69,11 @@ def build_model(name: str, cfg_options: dict, device: str = 'meta'):
         raise UserError('--cfg-options applies to config files only')
     from internvl_mm import zoo
     arch = zoo.ZOO[name.lower()].arch if name.lower() in zoo.ZOO else name
-    with torch.device(device):
-        model = InternViT(arch)  # unknown names raise the arch error, which lists the presets
+    try:
+        with torch.device(device):
+            model = InternViT(arch)
+    except (TypeError, ValueError) as e:  # an unknown name: the message lists the presets and aliases
+        raise UserError(str(e)) from e
     described = f'InternViT({arch!r})' + (f', the backbone of zoo://{name.lower()}' if arch != name else '')
     return model.eval(), described, False
 
@@ -74,7 +87,7 @@ def forward_strategies(model, backbone_only: bool = True):
     strategies = [("model(inputs, mode='tensor')", lambda m, x: m(x, mode='tensor'))]
     if hasattr(model, 'extract_feat'):
         strategies.append(('model.extract_feat(inputs)', lambda m, x: m.extract_feat(x)))
-    path, vit = backbone_of(model)
+    path, vit = first_internvit(model)
     if vit is not None and backbone_only:
         strategies.append((f'model.{path}(inputs) (the backbone only)', lambda m, x: vit(x)))
     return strategies
@@ -110,7 +123,7 @@ def count(name, cfg_options, shape):
 
 
 def input_size(model, shape):
-    _, vit = backbone_of(model)
+    _, vit = first_internvit(model)
     if shape and len(shape) not in (1, 2):
         raise UserError(f'--shape takes H W or one size, got {shape}')
     if shape:
@@ -128,7 +141,7 @@ def main():
     args = parse_args()
     with one_line_errors('get_flops'):
         model, description, hw, how, report, fallbacks = count(args.config, args.cfg_options, args.shape)
-        path, vit = backbone_of(model)
+        path, vit = first_internvit(model)
         lines = [f'model: {description}', f'input: 1 x 3 x {hw[0]} x {hw[1]}; counted: {how}']
         lines += [f'  (fell back from {f})' for f in fallbacks]
         rows = [(r.name + (' [sdpa]' if r.name.endswith('attn') and not r.params and r.macs else ''), r.count,

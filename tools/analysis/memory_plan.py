@@ -4,7 +4,7 @@
                                          [--precision bf16|fp32]
 
 The model is built on the meta device (no memory), so 6B / 14B configs plan on any machine. Model states follow
-DeepSpeed's accounting (internvl_mm/analysis/memory.py); activations are measured from one meta forward pass of the
+DeepSpeed's accounting (tools/analysis/lib/memory.py); activations are measured from one meta forward pass of the
 real model at the config's batch and resolution, with and without activation checkpointing.
 """
 import argparse
@@ -16,28 +16,30 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 import torch  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
-from internvl_mm.analysis.memory import (GiB, deepspeed_estimates, format_plan, measure_activations,  # noqa: E402
-                                         model_facts, plan)
-from internvl_mm.engine.runner import UserError, load_config, one_line_errors  # noqa: E402
+from internvl_mm.errors import ConfigError, UserError  # noqa: E402
+from internvl_mm.models.backbones.intern_vit import find_internvit  # noqa: E402
 from internvl_mm.registry import MODELS  # noqa: E402
+from tools.analysis.lib.memory import (byte_unit, deepspeed_estimates, fmt_bytes, fmt_params,  # noqa: E402
+                                       format_plan, measure_activations, model_facts, plan)
+from tools.cli import load_config, one_line_errors  # noqa: E402
 
 
 def find_backbone(model):
-    backbone = getattr(model, 'backbone', None) or getattr(model, 'vision_model', None)
-    if backbone is None:
-        raise UserError(f'{type(model).__name__} has no backbone / vision_model to plan activations for')
-    return backbone
+    """The model's (first) InternViT: its input size, and what is measured when the whole model cannot run on
+    the meta device."""
+    found = find_internvit(model)
+    if not found:
+        raise UserError(f'{type(model).__name__} has no InternViT to plan activations for')
+    return found[0][1]
 
 
 def training_forward(model, images: torch.Tensor):
-    """The forward whose saved tensors a training step keeps. InternVL trains its text tower too: the image
-    tower plus a causal QLLaMA pass over max_txt_len caption tokens per image (stage 1's ITC)."""
-    if hasattr(model, 'encode_text'):
-        from internvl_mm.models.language.qllama import build_attention_mask
-        ids = torch.ones(images.shape[0], model.max_txt_len, dtype=torch.long, device=images.device)
-        mask = build_attention_mask('text', 0, torch.ones_like(ids, dtype=torch.bool))
-        return (lambda: (model.encode_image(images), model.qllama(ids, attention_mask=mask)),
-                f'image and text towers ({model.max_txt_len} caption tokens), without the loss')
+    """The forward whose saved tensors a training step keeps, and what it covers. A model that trains more than
+    its image path (InternVL: the QLLaMA text tower too) says so with ``memory_planning_forward(images)``."""
+    if getattr(model, 'memory_planning_forward', None) is not None:
+        tokens = getattr(model, 'max_txt_len', None)
+        detail = f'{tokens} caption tokens' if tokens else f'{type(model).__name__}.memory_planning_forward'
+        return lambda: model.memory_planning_forward(images), f'image and text towers ({detail}), without the loss'
     return lambda: model(images, mode='tensor'), 'whole model (forward, without the loss)'
 
 
@@ -46,8 +48,11 @@ def build_on_meta(cfg):
     model_cfg = cfg.model.copy()
     if cfg.get('data_preprocessor') is not None:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    with torch.device('meta'):
-        return MODELS.build(model_cfg)
+    try:
+        with torch.device('meta'):
+            return MODELS.build(model_cfg)
+    except (TypeError, KeyError, ValueError) as e:  # the registry's "class X: ..." for a model it can not build
+        raise ConfigError(f'the model can not be built: {e}') from e
 
 
 def main():
@@ -77,11 +82,12 @@ def main():
             activations = measure_activations(lambda: backbone(images), backbone, images, dtype_bytes,
                                               'backbone only (the heads have no meta kernels)')
     ranks = args.gpus * args.nodes
-    print(f'{args.config}\n{facts.params / 1e9:.2f}B parameters, {facts.trainable / 1e9:.2f}B trainable, '
+    print(f'{args.config}\n{fmt_params(facts.params)} parameters, {fmt_params(facts.trainable)} trainable, '
           f'{optimizer} ({facts.optimizer_states} states), {args.precision}, {args.gpus} GPU(s) x {args.nodes} '
           f'node(s), batch {batch} x {size[0]}x{size[1]} per GPU')
-    print(f'activations per GPU ({activations.scope}): {activations.saved / GiB:.1f} GiB, '
-          f'{activations.saved_with_cp / GiB:.1f} GiB with every transformer block checkpointed\n')
+    unit = byte_unit(activations.saved)
+    print(f'activations per GPU ({activations.scope}): {fmt_bytes(activations.saved, unit)}, '
+          f'{fmt_bytes(activations.saved_with_cp, unit)} with every transformer block checkpointed\n')
     mixed = args.precision == 'bf16'
     for with_cp in (True, False):
         plans = plan(facts, activations, args.gpus, args.nodes, mixed_precision=mixed, with_cp=with_cp)
@@ -89,9 +95,12 @@ def main():
         print()
     if mixed:
         print('DeepSpeed\'s estimators (all parameters trainable, Adam), model states per GPU:')
-        for name, value in deepspeed_estimates(facts, args.gpus, args.nodes).items():
-            print(f'  {name:<15} {value / GiB:8.1f} GiB')
-    print(f'({ranks} ranks; model states exclude framework buffers and the CUDA context, ~1-3 GiB per GPU)')
+        estimates = deepspeed_estimates(facts, args.gpus, args.nodes)
+        unit = byte_unit(max(estimates.values()))
+        for name, value in estimates.items():
+            print(f'  {name:<15} {fmt_bytes(value, unit):>12}')
+    print(f'({ranks} rank{"s" if ranks != 1 else ""}; model states exclude framework buffers and the CUDA context, '
+          f'~1-3 GiB per GPU)')
 
 
 if __name__ == '__main__':

@@ -5,8 +5,9 @@
 1. Activation checkpointing (one process): peak allocated memory of a training step (torch profiler) and the median
    step time of interleaved repeats, for the demo InternViT at ``--depth`` blocks, with and without ``with_cp``.
 2. Strategies (``--ranks`` CPU processes, gloo): per-rank parameter / gradient / optimizer / master bytes read from
-   the engine (ModelStateBytesHook) and the median step time, for DDP, ZeRO-1/2/3 and FSDP on the demo classifier,
-   in fp32 and (DeepSpeed) bf16, through tools/train.py as a user runs it.
+   the engine (``ModelStateBytesHook`` in tools/analysis/lib/model_state.py, which the runs' configs import) and the
+   median step time, for DDP, ZeRO-1/2/3 and FSDP on the demo classifier, in fp32 and (DeepSpeed) bf16, through
+   tools/train.py as a user runs it.
 """
 import argparse
 import glob
@@ -73,6 +74,8 @@ def checkpointing_benchmark(depth: int, batch: int, size: int, repeats: int) -> 
 
 STRATEGY_CONFIG = '''
 _base_ = ['{task}', '{strategy}']
+custom_imports = dict(imports=[*_base_.custom_imports.imports, 'tools.analysis.lib.model_state'],
+                      allow_failed_imports=False)
 default_hooks = dict(model_state=dict(type='ModelStateBytesHook'), logger=dict(interval=1))
 model = dict(backbone=dict(arch=dict(num_layers={depth})))
 '''
@@ -133,7 +136,7 @@ def main():
     if args.skip_strategies:
         return
 
-    from internvl_mm.datasets.shapes import ensure_shapes_dataset
+    from projects.shapes_demo.shapes import ensure_shapes_dataset
     data_root = ensure_shapes_dataset(osp.join(ROOT, 'data', 'shapes'), 'cls')[0]
     port = 29900
     rows = []

@@ -3,7 +3,7 @@
     python tools/data/make_shapes.py [--root data/shapes] [--tasks cls seg det caption] [--seed 0]
                                      [--num-train N] [--num-val N] [--size PX]
 
-Each task is written in its toolbox's real on-disk format (see internvl_mm/datasets/shapes/formats.py):
+Each task is written in its toolbox's real on-disk format (see projects/shapes_demo/shapes/formats.py):
 ``cls`` ImageNet-style class folders + annotation files, ``seg`` ADE20K-style images + label PNGs, ``det`` COCO
 instances json with polygon masks, ``caption`` image-caption JSONL + the tokenizer trained on the captions.
 """
@@ -14,7 +14,7 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from internvl_mm.datasets.shapes import DEFAULTS, ensure_shapes_dataset  # noqa: E402
+from projects.shapes_demo.shapes import DEFAULTS, ensure_shapes_dataset  # noqa: E402
 
 
 def main(argv=None):

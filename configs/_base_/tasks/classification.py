@@ -1,4 +1,5 @@
 _base_ = '../default_runtime.py'
+custom_imports = dict(imports=['internvl_mm', 'internvl_mm.integrations.classification'], allow_failed_imports=False)
 default_scope = 'mmpretrain'
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

@@ -1,4 +1,5 @@
 _base_ = '../default_runtime.py'
+custom_imports = dict(imports=['internvl_mm', 'internvl_mm.integrations.detection'], allow_failed_imports=False)
 default_scope = 'mmdet'
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

@@ -1,6 +1,7 @@
 # InternVL-C / InternVL-G pretraining and zero-shot evaluation: iteration-based runs, mmpretrain's scope (its
 # transforms, data preprocessor, DataSample and visualizer; the VisualizationHook draws zero-shot predictions).
 _base_ = '../default_runtime.py'
+custom_imports = dict(imports=['internvl_mm', 'internvl_mm.integrations.pretraining'], allow_failed_imports=False)
 default_scope = 'mmpretrain'
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

@@ -1,9 +1,7 @@
 from .bf16_backbone import BF16BackboneHook
 from .ema import TrainableEMAHook
 from .eval_progress import EvalProgressHook
-from .model_state_bytes import ModelStateBytesHook
 from .peak_memory import PeakMemoryHook
 from .random_state import RandomStateHook
 
-__all__ = ['BF16BackboneHook', 'EvalProgressHook', 'ModelStateBytesHook', 'PeakMemoryHook', 'RandomStateHook',
-           'TrainableEMAHook']
+__all__ = ['BF16BackboneHook', 'EvalProgressHook', 'PeakMemoryHook', 'RandomStateHook', 'TrainableEMAHook']

@@ -21,6 +21,8 @@ import torch.nn as nn
 from mmengine.logging import MMLogger
 from mmengine.optim import DefaultOptimWrapperConstructor
 
+from internvl_mm.errors import ConfigError
+from internvl_mm.models.backbones.intern_vit import find_internvit
 from internvl_mm.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 NO_DECAY_NAMES = ('pos_embed', 'cls_token', 'query_tokens', 'logit_scale', 'gamma')
@@ -37,12 +39,6 @@ def decays(name: str, owner: nn.Module) -> bool:
     position embeddings or learned tokens."""
     leaf = name.rsplit('.', 1)[-1]
     return not (leaf.endswith('bias') or leaf in NO_DECAY_NAMES or 'norm' in type(owner).__name__.lower())
-
-
-def find_layer_depth_providers(model: nn.Module) -> List[Tuple[str, nn.Module]]:
-    """(prefix, module) of every InternViT inside ``model`` (anything with ``get_layer_depth`` and ``blocks``)."""
-    return [(clean_name(f'{name}.') if name else '', m) for name, m in model.named_modules()
-            if hasattr(m, 'get_layer_depth') and hasattr(m, 'blocks')]
 
 
 def _named_parameters_with_owner(model: nn.Module):
@@ -71,10 +67,9 @@ Which parameters decay is decided from names and owning modules, not from tensor
     def add_params(self, params: List[dict], module: nn.Module, prefix: str = '', **kwargs) -> None:
         rate = self.paramwise_cfg.get('layer_decay_rate', 1.0)
         custom_keys = self.paramwise_cfg.get('custom_keys', {})
-        providers = find_layer_depth_providers(module)
+        providers = [(clean_name(prefix), vit) for prefix, vit in find_internvit(module)]
         if not providers and rate != 1.0:
-            raise ValueError('layer_decay_rate is set but the model contains no InternViT (no module with '
-                             'get_layer_depth and blocks)')
+            raise ConfigError('layer_decay_rate is set but the model contains no InternViT')
         groups: 'OrderedDict[Tuple[float, float], dict]' = OrderedDict()
         for name, owner, param in _named_parameters_with_owner(module):
             if not param.requires_grad:

@@ -4,27 +4,27 @@ A plain pre-norm ViT with the InternVL specifics: RMSNorm (6B) or LayerNorm (300
 the *full* query/key width (not per head), a fused qkv projection without bias (6B), LayerScale on both residual
 branches, a cls token, a learned absolute position embedding and no final norm.
 
-The same file holds the pure checkpoint-key mapping (:func:`convert_checkpoint_key`) that reads every official
-layout: Hugging Face releases (``embeddings.*``, ``encoder.layers.N.*``), the timm-style ``.pth`` releases and the
-chat models (``vision_model.*``). Internally the names follow timm (``blocks.N.attn.qkv``...), so the ``.pth``
-layout maps to itself.
+Internally the names follow timm (``blocks.N.attn.qkv``...). Official checkpoints in every layout are adapted by
+:mod:`.intern_vit_checkpoint`, which the model runs as its load-state-dict pre-hook: every way of loading weights
+(``init_cfg``, ``load_from``, ``load_state_dict``, the tools) reads the release layouts and resizes the position
+embedding and patch kernel.
 """
-import math
-import re
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
-from torch.autograd.function import once_differentiable
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
-from internvl_mm.registry import MODELS
 from timm.layers import DropPath
+from torch.autograd.function import once_differentiable
 
-from internvl_mm.weights import CheckpointError, open_state_dict
+from internvl_mm.errors import CheckpointError
+from internvl_mm.registry import MODELS
+from internvl_mm.weights import PrefixView, load_weights, open_state_dict
+from ..block_checkpointing import BlockCheckpointing
 from ..presets import resolve_preset
+from .intern_vit_checkpoint import adapt_state_dict, convert_checkpoint_key, resize_pos_embed, to_release_state_dict
 
 # ----------------------------------------------------------------------------------------------------------------
 # Architecture presets
@@ -182,18 +182,7 @@ class Attention(nn.Module):
         return self.proj(out)
 
     def _project_qkv(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """q, k, v (B, N, C each) from the fused projection.
-
-        Normally one (B*N, C) x (C, 3C) product, with q, k, v as views of its output. CPU inference instead runs
-        three products on row slices of the same weight (views, nothing copied): MKL's sgemm runs the 3C-wide
-        product ~4 % slower than three C-wide ones at the token counts of 224 px images, and q, k, v come out
-        contiguous. With autograd the fused product stays (the slices' weight gradients would have to be
-        concatenated: one more weight-sized copy per block), and so it does under tracing, where FLOP counters
-        attribute the product to ``qkv``.
-        """
-        if x.device.type == 'cpu' and not torch.is_grad_enabled() and not torch.jit.is_tracing():
-            biases = self.qkv.bias.chunk(3) if self.qkv.bias is not None else (None, ) * 3
-            return tuple(F.linear(x, w, b) for w, b in zip(self.qkv.weight.chunk(3), biases))
+        """q, k, v (B, N, C each): views of one (B*N, C) x (C, 3C) product."""
         B, N, C = x.shape
         return self.qkv(x).view(B, N, 3, C).unbind(2)
 
@@ -280,72 +269,11 @@ class PatchEmbed(nn.Module):
         return x.flatten(2).transpose(1, 2), (x.shape[2], x.shape[3])
 
 
-def resize_pos_embed(pos_embed: torch.Tensor, src_grid: Tuple[int, int], dst_grid: Tuple[int, int]) -> torch.Tensor:
-    """Bicubically resize the patch part of a (1, 1 + h*w, C) position embedding; the cls position is kept."""
-    if tuple(src_grid) == tuple(dst_grid):
-        return pos_embed
-    cls_pos, patch_pos = pos_embed[:, :1], pos_embed[:, 1:]
-    C = pos_embed.shape[-1]
-    patch_pos = patch_pos.reshape(1, *src_grid, C).permute(0, 3, 1, 2)
-    patch_pos = F.interpolate(patch_pos.float(), size=tuple(dst_grid), mode='bicubic', align_corners=False)
-    patch_pos = patch_pos.to(pos_embed.dtype).permute(0, 2, 3, 1).reshape(1, -1, C)
-    return torch.cat([cls_pos, patch_pos], dim=1)
-
-
-def resize_patch_kernel(weight: torch.Tensor, patch_size: int) -> torch.Tensor:
-    """Bicubically resize a (C, 3, p, p) patch-embedding kernel to ``patch_size``.
-
-    The result is scaled by the area ratio so that a patch of constant colour gives the same embedding as before
-    (a plain resize would scale every token by (new/old)²).
-    """
-    old = weight.shape[-1]
-    if old == patch_size:
-        return weight
-    resized = F.interpolate(weight.float(), size=(patch_size, patch_size), mode='bicubic', align_corners=False)
-    return (resized * (old * old) / (patch_size * patch_size)).to(weight.dtype)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Checkpoint key mapping (pure)
-# ----------------------------------------------------------------------------------------------------------------
-_HF_RENAMES = (
-    (re.compile(r'^embeddings\.class_embedding$'), 'cls_token'),
-    (re.compile(r'^embeddings\.position_embedding$'), 'pos_embed'),
-    (re.compile(r'^embeddings\.patch_embedding\.(weight|bias)$'), r'patch_embed.proj.\1'),
-    (re.compile(r'^encoder\.layers\.(\d+)\.(ls[12])$'), r'blocks.\1.\2.gamma'),
-    (re.compile(r'^encoder\.layers\.(\d+)\.(.+)$'), r'blocks.\1.\2'),
-)
-_NATIVE_KEY = re.compile(r'^(cls_token|pos_embed|patch_embed\.proj\.(weight|bias)|blocks\.\d+\..+)$')
-_WRAPPER_PREFIXES = ('module.', 'vision_model.')
-
-
-def convert_checkpoint_key(key: str) -> Optional[str]:
-    """Map a key of any official InternViT layout to this module's name, or ``None`` if it is not a ViT key.
-
-    Handles Hugging Face releases (``embeddings.class_embedding``, ``encoder.layers.N.ls1``, ...), timm-style
-    ``.pth`` releases (``cls_token``, ``blocks.N.ls1.gamma``, ... map to themselves), and the ``vision_model.``
-    (chat / InternVL-C/G) and ``module.`` (DDP) prefixes. Keys such as ``clip_projector.*``, ``mlp1.*`` or
-    ``language_model.*`` return ``None``.
-    """
-    for prefix in _WRAPPER_PREFIXES:
-        if key.startswith(prefix):
-            key = key[len(prefix):]
-    for pattern, replacement in _HF_RENAMES:
-        if pattern.match(key):
-            return pattern.sub(replacement, key)
-    return key if _NATIVE_KEY.match(key) else None
-
-
-def _num_blocks(keys) -> int:
-    ids = {int(m.group(1)) for k in keys if (m := re.match(r'blocks\.(\d+)\.', k))}
-    return max(ids) + 1 if ids else 0
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # The backbone
 # ----------------------------------------------------------------------------------------------------------------
 @MODELS.register_module()
-class InternViT(BaseModule):
+class InternViT(BlockCheckpointing, BaseModule):
     """InternViT backbone (InternVL, CVPR 2024) for mmpretrain, mmseg, mmdet and pretraining.
 
     Args:
@@ -369,11 +297,12 @@ class InternViT(BaseModule):
             high-resolution inputs; blocks get windows of ``window_size`` patches unless listed as global (give one
             of the two lists; with neither, every block is windowed).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH_OR_ZOO_NAME, prefix=None)`` loads official weights
-            in any layout (see :func:`convert_checkpoint_key`).
+            in any layout (see :mod:`.intern_vit_checkpoint`).
     """
     OUT_TYPES = ('raw', 'cls_token', 'featmap', 'avg_featmap', 'cls_patch_concat')
     POS_EMBED_CACHE_SIZES = 8  # input sizes whose interpolated position embedding is kept at inference
     arch_zoo = ARCH_ZOO
+    checkpointable_blocks = (Block, )
 
     def __init__(self,
                  arch: Union[str, dict] = '6b-224',
@@ -429,6 +358,7 @@ class InternViT(BaseModule):
         self.set_grad_checkpointing(with_cp)
         self._pos_embed_cache: Dict[tuple, torch.Tensor] = {}
         self._freeze_stages()
+        self.register_load_state_dict_pre_hook(InternViT._adapt_checkpoint)
 
     def _windowed_blocks(self, window_size, window_block_indexes, global_block_indexes) -> set:
         if not window_size:
@@ -446,17 +376,6 @@ class InternViT(BaseModule):
         return listed if window_block_indexes is not None else set(range(self.num_layers)) - listed
 
     # -- configuration -------------------------------------------------------------------------------------------
-    def set_grad_checkpointing(self, enable: Union[bool, int] = True):
-        """Checkpoint the activations of every block (True), none (False) or the first ``enable`` blocks (int)."""
-        if isinstance(enable, bool):
-            self.num_checkpointed = self.num_layers if enable else 0
-        else:
-            self.num_checkpointed = max(0, min(int(enable), self.num_layers))
-
-    @property
-    def with_cp(self) -> int:
-        return self.num_checkpointed
-
     def _freeze_stages(self):
         if self.frozen_stages < 0:
             return
@@ -500,73 +419,36 @@ class InternViT(BaseModule):
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
 
-    @torch.no_grad()
+    def _adapt_checkpoint(self, state_dict: dict, prefix: str, *args) -> None:
+        """Load-state-dict pre-hook: official layouts and other grid / patch sizes -> this model."""
+        adapt_state_dict(state_dict, prefix, {k: v.shape for k, v in self.state_dict(keep_vars=True).items()})
+        self._pos_embed_cache.clear()
+
     def load_pretrained(self, checkpoint: str, prefix: Optional[str] = None) -> Dict[str, List[str]]:
         """Load official weights from a file, release directory, shard index or ``zoo://`` name.
 
-        ``prefix`` selects a sub-dict first (e.g. ``'backbone.'`` for an mmpretrain classifier checkpoint). The
-        position embedding and patch kernel are resized to this model; any other shape mismatch, a missing key
-        or a different depth raises :class:`CheckpointError`. Returns ``{'ignored': [...]}`` (non-ViT keys).
+        ``prefix`` selects a sub-dict first (e.g. ``'backbone.'`` for an mmpretrain classifier checkpoint); keys
+        that are not ViT keys (a chat model's LLM, InternVL's text tower) are ignored. The position embedding and
+        patch kernel are resized to this model; anything else that does not fit raises :class:`CheckpointError`.
+        Returns ``{'ignored': [...]}``.
         """
-        logger = MMLogger.get_current_instance()
         source = open_state_dict(checkpoint)
-        mapping: Dict[str, str] = {}
-        ignored: List[str] = []
-        for key in source:
-            if prefix and not key.startswith(prefix):
-                ignored.append(key)
-                continue
-            new_key = convert_checkpoint_key(key[len(prefix):] if prefix else key)
-            if new_key is None:
-                ignored.append(key)
-            else:
-                mapping[new_key] = key
-        if not mapping:
+        view = PrefixView(source, prefix or '')
+        if not any(convert_checkpoint_key(k) is not None for k in view):
             raise CheckpointError(f'{checkpoint} holds no InternViT weights (first keys: {list(source)[:5]}). '
                                   f'Pass prefix=... if the backbone sits under a prefix such as "backbone.".')
-        ckpt_depth = _num_blocks(mapping)
-        if ckpt_depth != self.num_layers:
-            raise CheckpointError(
-                f'{checkpoint} has {ckpt_depth} blocks but this InternViT has {self.num_layers}; choose the arch '
-                f'that matches the release (6B-224px: 48 blocks, 6B-448px V1.2+: 45, 300M: 24).')
-        own = dict(self.named_parameters())
-        missing = sorted(set(own) - set(mapping))
-        if missing:
-            raise CheckpointError(f'{checkpoint} lacks {len(missing)} InternViT weights, e.g. {missing[:4]}; '
-                                  f'is it the right architecture (norm type, qkv bias, QK-norm)?')
-        unexpected = sorted(set(mapping) - set(own))
-        if unexpected:
-            raise CheckpointError(f'{checkpoint} has {len(unexpected)} InternViT weights this model lacks, e.g. '
-                                  f'{[mapping[k] for k in unexpected[:4]]}; is it the right architecture (norm '
-                                  f'type, qkv bias, QK-norm)?')
-        for name, param in own.items():
-            tensor = source[mapping[name]]
-            if name == 'pos_embed' and tensor.shape != param.shape:
-                tensor = self._adapt_pos_embed(tensor, checkpoint)
-            elif name == 'patch_embed.proj.weight' and tensor.shape[-2:] != param.shape[-2:]:
-                logger.info(f'Resizing the patch kernel {tuple(tensor.shape[-2:])} -> {tuple(param.shape[-2:])}')
-                tensor = resize_patch_kernel(tensor, self.patch_size)
-            if tensor.shape != param.shape:
-                raise CheckpointError(f'{checkpoint}: {mapping[name]} has shape {tuple(tensor.shape)} but '
-                                      f'{name} of this InternViT has {tuple(param.shape)}; the checkpoint is for '
-                                      f'another architecture (embed_dims/feedforward_channels).')
-            param.copy_(tensor.to(param.dtype))
-        self._pos_embed_cache.clear()
+        report = load_weights(self, view, what='InternViT',
+                              ignore_unexpected=lambda k: convert_checkpoint_key(k) is None, hint='is it the right architecture (norm type, qkv bias, QK-norm, embed_dims)?')
+        ignored = [k for k in source if not k.startswith(prefix or '')] + [(prefix or '') + k for k in report.ignored]
         groups = sorted({k.split('.')[0] for k in ignored})
-        logger.info(f'Loaded {len(own)} InternViT tensors from {checkpoint}'
-                    + (f'; ignored {len(ignored)} other keys ({", ".join(groups)})' if ignored else ''))
+        MMLogger.get_current_instance().info(
+            f'Loaded {len(report.loaded)} InternViT tensors from {checkpoint}'
+            + (f'; ignored {len(ignored)} other keys ({", ".join(groups)})' if ignored else ''))
         return {'ignored': ignored}
 
-    def _adapt_pos_embed(self, pos_embed: torch.Tensor, checkpoint: str) -> torch.Tensor:
-        n = pos_embed.shape[1] - 1
-        side = math.isqrt(n)
-        if side * side != n or pos_embed.shape[-1] != self.embed_dims:
-            raise CheckpointError(f'{checkpoint}: position embedding {tuple(pos_embed.shape)} does not fit '
-                                  f'{tuple(self.pos_embed.shape)} (expected 1 + a square grid, {self.embed_dims} '
-                                  f'channels).')
-        MMLogger.get_current_instance().info(
-            f'Resizing the position embedding from a {side}x{side} to a {self.grid[0]}x{self.grid[1]} grid')
-        return resize_pos_embed(pos_embed, (side, side), self.grid)
+    def release_state_dict(self) -> Dict[str, torch.Tensor]:
+        """The weights in the Hugging Face release layout (what ``tools/export_release.py`` writes)."""
+        return to_release_state_dict(self.state_dict())
 
     # -- forward -------------------------------------------------------------------------------------------------
     def pos_embed_for(self, grid: Tuple[int, int]) -> torch.Tensor:
@@ -594,10 +476,7 @@ class InternViT(BaseModule):
         outs = []
         for i, block in enumerate(self.blocks[:self._depth_used]):
             with torch.set_grad_enabled(torch.is_grad_enabled() and i >= self.frozen_stages):
-                if i < self.num_checkpointed and i >= self.frozen_stages and torch.is_grad_enabled():
-                    x = cp.checkpoint(block, x, grid, use_reentrant=False)
-                else:
-                    x = block(x, grid)
+                x = self.run_block(i, block, x, grid)
             if i in self.out_indices:
                 outs.append(self._format_output(x, grid))
         return tuple(outs)
@@ -613,3 +492,10 @@ class InternViT(BaseModule):
         if self.out_type == 'avg_featmap':
             return patches.mean(dim=1)
         return torch.cat([x[:, 0], patches.mean(dim=1)], dim=-1)
+
+
+def find_internvit(model: nn.Module) -> List[Tuple[str, InternViT]]:
+    """Every InternViT inside ``model`` (the model itself included), in module order, with its key prefix
+    ('' for the model itself, else the module path and a dot)."""
+    return [(f'{name}.' if name else '', module) for name, module in model.named_modules()
+            if isinstance(module, InternViT)]

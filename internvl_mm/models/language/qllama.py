@@ -19,12 +19,12 @@ from typing import Dict, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 
 from internvl_mm.registry import MODELS
-from internvl_mm.weights import CheckpointError, open_state_dict
+from internvl_mm.weights import PrefixView, load_weights, open_state_dict
+from ..block_checkpointing import BlockCheckpointing
 from ..presets import resolve_preset
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -263,7 +263,7 @@ class QLLaMAModel(nn.Module):
 # QLLaMA
 # ----------------------------------------------------------------------------------------------------------------
 @MODELS.register_module()
-class QLLaMA(BaseModule):
+class QLLaMA(BlockCheckpointing, BaseModule):
     """The LLaMA decoder with query cross-attention (``qllama`` in InternVL checkpoints).
 
     Args:
@@ -279,7 +279,7 @@ class QLLaMA(BaseModule):
     calls) or a checkpoint fills them.
     """
     arch_zoo = QLLAMA_ARCH_ZOO
-    layer_cls = QLLaMADecoderLayer  # the block class to wrap for FSDP / activation checkpointing
+    checkpointable_blocks = (QLLaMADecoderLayer, )
 
     def __init__(self, arch: Union[str, dict] = '8b', vision_width: Optional[int] = None, with_lm_head: bool = True,
                  with_cp: Union[bool, int] = False, init_cfg: Optional[dict] = None):
@@ -294,17 +294,6 @@ class QLLaMA(BaseModule):
         self.model = QLLaMAModel(spec, vision_width)
         self.lm_head = linear(self.hidden_size, self.vocab_size) if with_lm_head else None
         self.set_grad_checkpointing(with_cp)
-
-    def set_grad_checkpointing(self, enable: Union[bool, int] = True):
-        """Checkpoint the activations of every layer (True), none (False) or the first ``enable`` layers (int)."""
-        if isinstance(enable, bool):
-            self.num_checkpointed = self.num_layers if enable else 0
-        else:
-            self.num_checkpointed = max(0, min(int(enable), self.num_layers))
-
-    @property
-    def with_cp(self) -> int:
-        return self.num_checkpointed
 
     def init_weights(self):
         """LLaMA's initialisation (normal(0, 0.02) for every projection and the embedding, norms at one), or the
@@ -321,29 +310,15 @@ class QLLaMA(BaseModule):
             self.load_pretrained(self.init_cfg['checkpoint'])
         self._is_init = True
 
-    @torch.no_grad()
     def load_pretrained(self, checkpoint: str) -> None:
         """Copy a LLaMA checkpoint (``model.*`` / ``lm_head.*`` keys, a Hugging Face release folder or file, or a
         ``qllama.``-prefixed InternVL one) into this decoder; only the cross-attention may be missing."""
         source = open_state_dict(checkpoint)
-        mapping = {}
-        for key in source:
-            name = key[len('qllama.'):] if key.startswith('qllama.') else key
-            if name.startswith(('model.', 'lm_head.')) and 'rotary_emb' not in name:
-                mapping[name] = key
-        own = dict(self.named_parameters())
-        missing = [n for n in own if n not in mapping and '.cross_attn.' not in n]
-        if missing:
-            raise CheckpointError(f'{checkpoint} lacks {len(missing)} LLaMA weights, e.g. {missing[:3]}; is it a '
-                                  f'LLaMA release of this size?')
-        for name, param in own.items():
-            if name in mapping:
-                tensor = source[mapping[name]]
-                if tensor.shape != param.shape:
-                    raise CheckpointError(f'{checkpoint}: {mapping[name]} has shape {tuple(tensor.shape)}, this '
-                                          f'QLLaMA {name} {tuple(param.shape)}; set qllama arch to the release\'s '
-                                          f'sizes (vocab_size, hidden_size, intermediate_size)')
-                param.copy_(tensor.to(param.dtype))
+        if any(k.startswith('qllama.') for k in source):
+            source = PrefixView(source, 'qllama.')
+        load_weights(self, source, what='QLLaMA', allow_missing=('model.layers.*.cross_attn', ),
+                     ignore_unexpected=lambda k: 'rotary_emb' in k or not k.startswith(('model.', 'lm_head.')),
+                     hint="set qllama arch to the release's sizes (vocab_size, hidden_size, intermediate_size)")
         MMLogger.get_current_instance().info(f'Loaded a LLaMA from {checkpoint} into QLLaMA')
 
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -379,8 +354,5 @@ class QLLaMA(BaseModule):
             raise ValueError(f'sequence of {L} tokens exceeds max_position_embeddings {self.max_positions}')
         cos, sin = self.model.rotary(torch.arange(L, device=h.device), h.dtype)
         for i, layer in enumerate(self.model.layers):
-            if i < self.num_checkpointed and self.training and torch.is_grad_enabled():
-                h = cp.checkpoint(layer, h, attention_mask, cos, sin, vision_states, num_query, use_reentrant=False)
-            else:
-                h = layer(h, attention_mask, cos, sin, vision_states, num_query)
+            h = self.run_block(i, layer, h, attention_mask, cos, sin, vision_states, num_query)
         return self.model.norm(h)

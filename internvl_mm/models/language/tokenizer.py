@@ -10,6 +10,8 @@ from typing import List, Sequence, Tuple
 
 import torch
 
+from internvl_mm.errors import MissingFileError
+
 TOKENIZER_FILES = ('tokenizer.model', 'tokenizer.json')
 PAD_ID = 0
 ITC_PREFIX = 'summarize:'
@@ -19,11 +21,11 @@ ITG_PREFIX = 'English caption:'
 def check_tokenizer_dir(path: str) -> str:
     """Fail early, naming the fix, when ``path`` is not a folder with a LLaMA tokenizer."""
     if not path or not osp.isdir(path):
-        raise FileNotFoundError(f'tokenizer folder {path!r} does not exist; point tokenizer= at the model release '
+        raise MissingFileError(f'tokenizer folder {path!r} does not exist; point tokenizer= at the model release '
                                 f'folder (it holds tokenizer.model), e.g. InternVL-14B-224px, or generate the '
                                 f'shapes data (python tools/data/make_shapes.py) for the demo tokenizer')
     if not any(osp.isfile(osp.join(path, f)) for f in TOKENIZER_FILES):
-        raise FileNotFoundError(f'{path} holds none of the tokenizer files {TOKENIZER_FILES}; copy them from the '
+        raise MissingFileError(f'{path} holds none of the tokenizer files {TOKENIZER_FILES}; copy them from the '
                                 f'model release (tokenizer.model, tokenizer_config.json, special_tokens_map.json)')
     return path
 

@@ -11,12 +11,12 @@
   released) and ITG (next-token loss on ``English caption: CAPTION``, queries bidirectional and blind to the text,
   text causal over queries and earlier text).
 
-Checkpoints use the official InternVL-14B-224px key layout both ways (``state_dict()`` writes it and
-``load_state_dict`` reads it, so mmengine checkpoints, ``tools/test.py`` and the Hugging Face release folder all
-agree; under FSDP, whose state dict is keyed by parameter names, and in DeepSpeed's consolidated weights the
-parameter names are kept, and ``load_state_dict`` reads those too): ``vision_model.embeddings.*`` / ``vision_model.encoder.layers.N.*``, ``qllama.model.*``, ``qllama.lm_head``,
-``query_tokens``, ``text_projection``, ``logit_scale``, ``clip_projector{,2}.*``, ``itm_head.*``. The mapping is the
-pure pair :func:`convert_internvl_key` / :func:`internvl_key_to_official`.
+Checkpoints are written in parameter names, whatever the strategy. Every loading path also reads the official
+InternVL-14B-224px layout (the vision tower's own adapter maps ``vision_model.embeddings.*`` /
+``vision_model.encoder.layers.N.*``; QLLaMA and the heads already use the release's names; the release's 0-d
+``logit_scale`` is reshaped), so the Hugging Face release folder is a checkpoint for ``tools/test.py`` as it is, and
+:meth:`InternVL.release_state_dict` writes that layout for ``tools/export_release.py``. The key functions are the pure
+pair :func:`convert_internvl_key` / :func:`internvl_key_to_official`, built on InternViT's one key table.
 """
 import fnmatch
 import math
@@ -30,8 +30,8 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModel
 
 from internvl_mm.registry import MODELS
-from internvl_mm.weights import CheckpointError, open_state_dict
-from ..backbones.intern_vit import convert_checkpoint_key, resize_pos_embed
+from internvl_mm.weights import load_weights, materialize
+from ..backbones.intern_vit_checkpoint import convert_checkpoint_key, to_release_key
 from ..heads.attention_pooling import AttentionPooling
 from ..language.qllama import QLLaMA, build_attention_mask
 from ..language.tokenizer import ITC_PREFIX, PAD_ID, InternVLTokenizer, check_tokenizer_dir
@@ -47,13 +47,6 @@ from .prompts import resolve_class_names, resolve_templates
 # downloaded checkpoint.
 TOP_LEVEL_KEYS = ('qllama.', 'query_tokens', 'text_projection', 'logit_scale', 'clip_projector.', 'clip_projector2.',
                   'itm_head.')
-_VIT_TO_OFFICIAL = (
-    (re.compile(r'^cls_token$'), 'embeddings.class_embedding'),
-    (re.compile(r'^pos_embed$'), 'embeddings.position_embedding'),
-    (re.compile(r'^patch_embed\.proj\.(weight|bias)$'), r'embeddings.patch_embedding.\1'),
-    (re.compile(r'^blocks\.(\d+)\.(ls[12])\.gamma$'), r'encoder.layers.\1.\2'),
-    (re.compile(r'^blocks\.(\d+)\.(.+)$'), r'encoder.layers.\1.\2'),
-)
 # Parts that stage 2 adds to a stage-1 InternVL-C, allowed to be missing when stage 2 starts from stage 1.
 STAGE2_NEW_PARTS = ('query_tokens', 'qllama.model.layers.*.cross_attn', 'clip_projector2', 'itm_head',
                     'qllama.lm_head')
@@ -80,42 +73,21 @@ def convert_internvl_key(key: str) -> Optional[str]:
     return key if key.startswith(TOP_LEVEL_KEYS) else None
 
 
-def vit_key_to_official(name: str) -> str:
-    """An InternViT parameter name -> its Hugging Face release name (inverse of :func:`convert_checkpoint_key`)."""
-    for pattern, replacement in _VIT_TO_OFFICIAL:
-        if pattern.match(name):
-            return pattern.sub(replacement, name)
-    return name
-
-
 def internvl_key_to_official(name: str) -> str:
     """This model's parameter name -> the key of the official release (inverse of :func:`convert_internvl_key`)."""
     if name.startswith('vision_model.'):
-        return 'vision_model.' + vit_key_to_official(name[len('vision_model.'):])
+        return 'vision_model.' + to_release_key(name[len('vision_model.'):])
     return name
 
 
-def _official_vit_keys(state_dict: dict, prefix: str):
-    """Rename the ``vision_model`` keys of ``state_dict`` to the release layout in place (order kept)."""
-    items = list(state_dict.items())
-    state_dict.clear()
-    for key, value in items:
-        state_dict[prefix + vit_key_to_official(key[len(prefix):]) if key.startswith(prefix) else key] = value
-
-
-def _accept_official_keys_hook(module, state_dict, prefix, *args):
-    """load_state_dict pre-hook on ``vision_model``: accept the release layout (and this model's own names)."""
-    for key in [k for k in state_dict if k.startswith(prefix)]:
-        vit_key = convert_checkpoint_key(key[len(prefix):])
-        if vit_key is not None and prefix + vit_key != key:
-            state_dict[prefix + vit_key] = state_dict.pop(key)
-
-
-def _accept_scalar_logit_scale_hook(module, state_dict, prefix, *args):
-    """load_state_dict pre-hook on InternVL: the release stores ``logit_scale`` as a scalar, the model as (1,)."""
+def _accept_release_layout(module, state_dict, prefix, *args):
+    """load_state_dict pre-hook on InternVL: the release stores ``logit_scale`` as a scalar (the model as (1,)),
+    and a backbone-only checkpoint keyed as an OpenMMLab task model's (``backbone.*``) fills the vision tower."""
     value = state_dict.get(prefix + 'logit_scale')
-    if isinstance(value, torch.Tensor) and value.dim() == 0:
-        state_dict[prefix + 'logit_scale'] = value.reshape(1)
+    if value is not None and len(value.shape) == 0:
+        state_dict[prefix + 'logit_scale'] = materialize(value).reshape(1)
+    for key in [k for k in state_dict if k.startswith(prefix + 'backbone.')]:
+        state_dict[prefix + 'vision_model.' + key[len(prefix + 'backbone.'):]] = state_dict.pop(key)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -183,15 +155,7 @@ class InternVL(BaseModel):
         if self.vision_model.out_type != 'raw':
             raise ValueError("InternVL needs the backbone's raw tokens: set backbone.out_type='raw'")
         vision_width = self.vision_model.embed_dims
-        # state_dict() in the release layout, unless a sharding wrapper that tracks parameter names owns the
-        # state dict (FSDP: ShardedDataParallelStrategy turns this off); load_state_dict() reads both layouts.
-        self.state_dict_in_release_layout = True
-        self.vision_model.register_state_dict_post_hook(
-            lambda module, state_dict, prefix, metadata: self._vision_keys_to_release(state_dict, prefix))
-        self.register_state_dict_post_hook(
-            lambda module, state_dict, prefix, metadata: self._logit_scale_to_release(state_dict, prefix))
-        self.vision_model.register_load_state_dict_pre_hook(_accept_official_keys_hook)
-        self.register_load_state_dict_pre_hook(_accept_scalar_logit_scale_hook)
+        self.register_load_state_dict_pre_hook(_accept_release_layout)
         self.qllama = QLLaMA(**dict(qllama, vision_width=vision_width if num_query_token else None,
                                     with_lm_head=bool(num_query_token)))
         hidden = self.qllama.hidden_size
@@ -226,15 +190,6 @@ class InternVL(BaseModel):
             self._freeze_all_but(trainable)
 
     # -- construction --------------------------------------------------------------------------------------------
-    def _vision_keys_to_release(self, state_dict: dict, prefix: str):
-        if self.state_dict_in_release_layout:
-            _official_vit_keys(state_dict, prefix)
-
-    def _logit_scale_to_release(self, state_dict: dict, prefix: str):
-        key = prefix + 'logit_scale'
-        if self.state_dict_in_release_layout and key in state_dict:
-            state_dict[key] = state_dict[key].reshape(())
-
     @torch.no_grad()
     def _init_own_parameters(self):
         nn.init.normal_(self.text_projection, std=self.qllama.hidden_size**-0.5)
@@ -267,48 +222,38 @@ class InternVL(BaseModel):
         super().init_weights()  # InternViT's and QLLaMA's own recipes (or their init_cfg)
         self._init_own_parameters()
 
-    @torch.no_grad()
     def load_pretrained(self, checkpoint: str, allow_missing: Sequence[str] = ()) -> Dict[str, List[str]]:
         """Load a release folder, shard index, safetensors file or mmengine checkpoint.
 
-        Keys of parts this model does not have (e.g. the queries of a release loaded as a pure InternVL-C) are
-        ignored and reported; missing weights are an error unless they match an ``allow_missing`` pattern;
-        the ViT position embedding is resized to this model's grid (stage 1 at 196 px -> 224 px); any other shape
-        mismatch is an error naming the key.
+        Keys of parts this model does not have (e.g. the queries of a release loaded as a pure InternVL-C, or a
+        chat model's LLM) are ignored and reported; missing weights are an error unless they match an
+        ``allow_missing`` pattern (those are initialised by their parts' recipes); the ViT position embedding is
+        resized to this model's grid (stage 1 at 196 px -> 224 px); any other mismatch is an error naming the key.
         """
-        logger = MMLogger.get_current_instance()
-        source = open_state_dict(checkpoint)
-        mapping, ignored = {}, []
-        for key in source:
-            name = convert_internvl_key(key)
-            (ignored.append(key) if name is None else mapping.__setitem__(name, key))
-        own = dict(self.named_parameters())
-        missing = [n for n in own if n not in mapping]
-        not_allowed = [n for n in missing if not matches(n, allow_missing)]
-        if not_allowed:
-            raise CheckpointError(
-                f'{checkpoint} lacks {len(not_allowed)} InternVL weights, e.g. {not_allowed[:3]}; is it an InternVL '
-                f'checkpoint of this architecture? (A stage-1 checkpoint for stage 2 needs '
-                f'allow_missing={STAGE2_NEW_PARTS}.)')
-        ignored += [mapping[n] for n in mapping if n not in own]
-        for name, param in own.items():
-            if name not in mapping:
-                continue
-            tensor = source[mapping[name]]
-            if name == 'vision_model.pos_embed' and tensor.shape != param.shape:
-                tensor = self._resize_pos_embed(tensor, checkpoint)
-            elif name == 'logit_scale':
-                tensor = tensor.reshape(param.shape)  # a scalar in the release
-            if tensor.shape != param.shape:
-                raise CheckpointError(f'{checkpoint}: {mapping[name]} has shape {tuple(tensor.shape)} but {name} '
-                                      f'of this model has {tuple(param.shape)}; the backbone / qllama arch does not '
-                                      f'match the checkpoint')
-            param.copy_(tensor.to(param.dtype))
-        self._init_missing(missing)
-        logger.info(f'Loaded {len(own) - len(missing)} InternVL tensors from {checkpoint}'
-                    + (f'; newly initialised: {sorted({self._part(n) for n in missing})}' if missing else '')
-                    + (f'; ignored {len(ignored)} keys, e.g. {ignored[:3]}' if ignored else ''))
-        return dict(missing=missing, ignored=ignored)
+        report = load_weights(
+            self, checkpoint, what='InternVL', allow_missing=allow_missing,
+            ignore_unexpected=lambda key: not key.startswith('vision_model.'),
+            hint=f'is it an InternVL checkpoint of this architecture (backbone / qllama arch)? A stage-1 checkpoint '
+                 f'for stage 2 needs allow_missing={STAGE2_NEW_PARTS}.')
+        self._init_missing(report.missing)
+        MMLogger.get_current_instance().info(
+            f'Loaded {len(report.loaded)} InternVL tensors from {checkpoint}'
+            + (f'; newly initialised: {sorted({self._part(n) for n in report.missing})}' if report.missing else '')
+            + (f'; ignored {len(report.ignored)} keys, e.g. {report.ignored[:3]}' if report.ignored else ''))
+        return dict(missing=report.missing, ignored=report.ignored)
+
+    def release_state_dict(self) -> Dict[str, torch.Tensor]:
+        """The weights in the official InternVL-14B-224px layout (what ``tools/export_release.py`` writes)."""
+        state = {internvl_key_to_official(k): v for k, v in self.state_dict().items()}
+        state['logit_scale'] = state['logit_scale'].reshape(())
+        return state
+
+    def memory_planning_forward(self, images: torch.Tensor):
+        """The forward whose saved tensors a training step keeps, for the memory planner: the image tower and a
+        causal QLLaMA pass over ``max_txt_len`` caption tokens per image (stage 1's ITC), without the loss."""
+        ids = torch.ones(images.shape[0], self.max_txt_len, dtype=torch.long, device=images.device)
+        mask = build_attention_mask('text', 0, torch.ones_like(ids, dtype=torch.bool))
+        return self.encode_image(images), self.qllama(ids, attention_mask=mask)
 
     @torch.no_grad()
     def _init_missing(self, names: Sequence[str]):
@@ -332,15 +277,6 @@ class InternVL(BaseModel):
     @staticmethod
     def _part(name: str) -> str:
         return re.sub(r'\.\d+\.', '.N.', name).rsplit('.', 1)[0] if '.' in name else name
-
-    def _resize_pos_embed(self, pos_embed: torch.Tensor, checkpoint: str) -> torch.Tensor:
-        side = math.isqrt(pos_embed.shape[1] - 1)
-        if side * side != pos_embed.shape[1] - 1:
-            raise CheckpointError(f'{checkpoint}: position embedding {tuple(pos_embed.shape)} is not 1 + a square '
-                                  f'grid')
-        MMLogger.get_current_instance().info(f'Resizing the ViT position embedding from {side}x{side} to '
-                                             f'{self.vision_model.grid[0]}x{self.vision_model.grid[1]}')
-        return resize_pos_embed(pos_embed, (side, side), self.vision_model.grid)
 
     def train(self, mode: bool = True):
         super().train(mode)

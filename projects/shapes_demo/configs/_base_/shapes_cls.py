@@ -1,5 +1,9 @@
 # The embedded shapes classification set (16 classes: colour x shape x top/bottom), 64 px, generated into
 # data/shapes/cls by tools/data/make_shapes.py (make demo does it).
+# Builds on the classification task, whose integration it extends with the module of the shapes dataset type.
+_base_ = '../../../../configs/_base_/tasks/classification.py'
+custom_imports = dict(imports=[*_base_.custom_imports.imports, 'projects.shapes_demo.shapes.classification'],
+                      allow_failed_imports=False)
 data_root = 'data/shapes/cls'
 data_preprocessor = dict(num_classes=16, mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5], to_rgb=True)
 train_pipeline = [

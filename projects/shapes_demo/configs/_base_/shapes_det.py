@@ -1,5 +1,9 @@
 # The embedded shapes detection set in COCO layout (4 categories, 2-4 shapes per 128 px image, overlaps occlude,
 # polygon masks of the visible parts), generated into data/shapes/det.
+# Builds on the detection task, whose integration it extends with the module of the shapes dataset type.
+_base_ = '../../../../configs/_base_/tasks/detection.py'
+custom_imports = dict(imports=[*_base_.custom_imports.imports, 'projects.shapes_demo.shapes.detection'],
+                      allow_failed_imports=False)
 data_root = 'data/shapes/det/'
 train_pipeline = [
     dict(type='LoadImageFromFile'),

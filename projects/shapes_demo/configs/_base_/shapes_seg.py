@@ -1,5 +1,9 @@
 # The embedded shapes segmentation set in ADE20K layout and semantics (5 classes after reduce_zero_label:
 # background + 4 shapes; the clutter lines are label 0, i.e. ignored), 64 px, generated into data/shapes/seg.
+# Builds on the segmentation task, whose integration it extends with the module of the shapes dataset type.
+_base_ = '../../../../configs/_base_/tasks/segmentation.py'
+custom_imports = dict(imports=[*_base_.custom_imports.imports, 'projects.shapes_demo.shapes.segmentation'],
+                      allow_failed_imports=False)
 data_root = 'data/shapes/seg'
 data_preprocessor = dict(type='SegDataPreProcessor', mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5],
                          bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size=(64, 64))

@@ -1,9 +1,6 @@
 # The demo: a small InternViT (6B feature set: RMSNorm, QK-norm, LayerScale, no qkv bias; 8 px patches on 64 px
 # images) trained from scratch end to end on the shapes classification set, AdamW with layer-wise LR decay.
-_base_ = [
-    '../../../../configs/_base_/tasks/classification.py',
-    '../_base_/shapes_cls.py',
-]
+_base_ = '../_base_/shapes_cls.py'
 model = dict(
     type='ImageClassifier',
     backbone=dict(

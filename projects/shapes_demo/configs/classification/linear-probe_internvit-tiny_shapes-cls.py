@@ -1,7 +1,6 @@
 # The paper's linear probe on the shapes set: frozen InternViT, [cls, mean patch] -> BN -> fc, SGD + EMA as in
 # configs/_base_/schedules/probe_sgd_10e.py. Point model.backbone.init_cfg at trained weights to probe them.
 _base_ = [
-    '../../../../configs/_base_/tasks/classification.py',
     '../../../../configs/_base_/schedules/probe_sgd_10e.py',
     '../_base_/shapes_cls.py',
 ]

@@ -5,7 +5,6 @@
 # (model.backbone.init_cfg=None trains it from scratch).
 _base_ = [
     '../../../../configs/_base_/models/internvit_mask_rcnn.py',
-    '../../../../configs/_base_/tasks/detection.py',
     '../_base_/shapes_det.py',
 ]
 width = 64

@@ -2,10 +2,7 @@
 # with layer-wise LR decay, poly schedule) at demo scale on 64 px scenes. The backbone is the classification demo's
 # InternViT and starts from that run's checkpoint, as the paper's segmentors start from pretrained InternViT weights
 # (model.backbone.init_cfg=None trains it from scratch).
-_base_ = [
-    '../../../../configs/_base_/tasks/segmentation.py',
-    '../_base_/shapes_seg.py',
-]
+_base_ = '../_base_/shapes_seg.py'
 model = dict(
     type='EncoderDecoder',
     backbone=dict(

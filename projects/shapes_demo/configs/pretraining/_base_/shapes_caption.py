@@ -5,7 +5,7 @@
 data_root = 'data/shapes/caption'
 tokenizer = data_root + '/tokenizer'
 max_txt_len = 48
-# internvl_mm.datasets.shapes.formats.CAPTION_CLASSES / CAPTION_TEMPLATES (the tests check they agree).
+# projects.shapes_demo.shapes.formats.CAPTION_CLASSES / CAPTION_TEMPLATES (the tests check they agree).
 class_names = [f'{c} {s}' for c in ('red', 'green', 'blue', 'yellow')
                for s in ('circle', 'square', 'triangle', 'cross')]
 templates = [f'one shape: a large {{}} at the {p}' for p in ('top left', 'top', 'top right', 'left', 'center', 'right',

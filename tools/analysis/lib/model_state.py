@@ -10,11 +10,26 @@ the memory planner's formulas and the strategies' promises can be checked agains
   parameters);
 - optimizer: the optimizer's state tensors (e.g. Adam's moments, SGD's momentum);
 - master: ZeRO's fp32 master copies of the local partition (DeepSpeed keeps them even when training in fp32).
+
+:class:`ModelStateBytesHook` writes them out from a training run. Importing this module registers it in
+``internvl_mm.registry.HOOKS``; a config that uses it adds the module to its base's imports::
+
+    custom_imports = dict(imports=[*_base_.custom_imports.imports, 'tools.analysis.lib.model_state'],
+                          allow_failed_imports=False)
+    default_hooks = dict(model_state=dict(type='ModelStateBytesHook'))
+
+(``tools/train.py`` puts the repository root on ``sys.path``, so ``tools.analysis`` imports from a checkout.)
 """
+import json
+import os.path as osp
 from typing import Dict
 
 import torch
 import torch.nn as nn
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+
+from internvl_mm.registry import HOOKS
 
 
 def _bytes(t: torch.Tensor) -> int:
@@ -63,3 +78,19 @@ def _deepspeed_bytes(engine) -> Dict[str, int]:
     else:
         grads = sum(p.numel() * p.element_size() for p in module_params if p.requires_grad)
     return dict(params=params, grads=grads, optimizer=_optimizer_state_bytes(zero.optimizer), master=master)
+
+
+@HOOKS.register_module()
+class ModelStateBytesHook(Hook):
+    """Logs the bytes once, after the first training iteration, and writes them to
+    ``<work_dir>/model_state_bytes_rank<r>.json`` for tools that compare strategies."""
+    priority = 'LOW'
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if runner.iter != 0:
+            return
+        counts = model_state_bytes(runner.model, runner.optim_wrapper.optimizer)
+        runner.logger.info('model state on this rank: ' + ', '.join(f'{k} {v / 2**20:.2f} MiB'
+                                                                      for k, v in counts.items()))
+        with open(osp.join(runner.work_dir, f'model_state_bytes_rank{get_rank()}.json'), 'w') as f:
+            json.dump(counts, f)

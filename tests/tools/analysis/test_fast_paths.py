@@ -4,9 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from internvl_mm.analysis.benchmark import peak_bytes
 from internvl_mm.models.backbones.intern_vit import Block, RMSNorm, _RMSNormFunction
 from tests.helpers import rel_err
+from tools.analysis.lib.benchmark import peak_bytes
 
 
 @pytest.mark.parametrize('strided', [False, True], ids=['contiguous', 'qkv-view'])

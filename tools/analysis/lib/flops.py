@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from internvl_mm.models.backbones.intern_vit import InternViT, resolve_arch
+from internvl_mm.models.backbones.intern_vit import InternViT, find_internvit, resolve_arch
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -181,10 +181,9 @@ class _PatchConvAsMatmul(nn.Module):
 def _countable_on_meta(model: nn.Module, on_meta: bool):
     swapped = []
     if on_meta:
-        for module in model.modules():
-            if isinstance(module, InternViT):
-                swapped.append((module.patch_embed, module.patch_embed.proj))
-                module.patch_embed.proj = _PatchConvAsMatmul(module.patch_embed.proj)
+        for _, vit in find_internvit(model):
+            swapped.append((vit.patch_embed, vit.patch_embed.proj))
+            vit.patch_embed.proj = _PatchConvAsMatmul(vit.patch_embed.proj)
     try:
         yield
     finally:
@@ -228,10 +227,14 @@ def count_model_flops(model: nn.Module, inputs: torch.Tensor,
     Works on the meta device (an InternViT-6B is counted without allocating its 24 GB): the patch convolution is
     swapped for an equal-MAC matmul while tracing. ``scaled_dot_product_attention`` is counted as its two matrix
     products (fvcore has no handle for it).
+
+    The forward is traced with autograd on: the path a training step runs, whose products sit in the modules
+    that own the weights (InternViT's CPU inference splits the fused qkv product inside ``attn``, which would move
+    its FLOPs from ``attn.qkv`` to ``attn``; the total is the same either way).
     """
     from fvcore.nn import FlopCountAnalysis
     wrapped = _Call(model, forward or (lambda m, x: m(x)))
-    with _countable_on_meta(model, inputs.device.type == 'meta'), torch.no_grad():
+    with _countable_on_meta(model, inputs.device.type == 'meta'), torch.enable_grad():
         analysis = (FlopCountAnalysis(wrapped, (inputs, ))
                     .set_op_handle('aten::scaled_dot_product_attention', _sdpa_macs)
                     .unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings('none'))
@@ -250,14 +253,6 @@ def count_model_flops(model: nn.Module, inputs: torch.Tensor,
         row.count, row.params, row.macs = row.count + 1, row.params + own_params, row.macs + own_macs
     return FlopReport(by_module.get('', 0), sum(p.numel() for p in model.parameters()), list(rows.values()),
                       by_module, skipped)
-
-
-def backbone_of(model: nn.Module) -> Tuple[str, Optional[InternViT]]:
-    """The first InternViT inside ``model`` and its module path ('' for the model itself)."""
-    for name, module in model.named_modules():
-        if isinstance(module, InternViT):
-            return name, module
-    return '', None
 
 
 def fmt_count(value: float, unit: str = '') -> str:

@@ -1,6 +1,5 @@
 """The analytic FLOP count of InternViT against fvcore, on real and on meta tensors, and the metafiles' FLOPs."""
 import functools
-import importlib.util
 import os
 
 import pytest
@@ -8,10 +7,11 @@ import torch
 import yaml
 
 from internvl_mm import zoo
-from internvl_mm.analysis.flops import (ViTShape, count_model_flops, internvit_macs, internvit_params,
-                                        matmul_shapes, tokens_for)
 from internvl_mm.models import InternViT
 from tests.helpers import ROOT, random_internvit
+from tools.analysis import get_flops as get_flops_tool
+from tools.analysis.lib.flops import (ViTShape, count_model_flops, internvit_macs, internvit_params, matmul_shapes,
+                                      tokens_for)
 
 LN_FAMILY = dict(embed_dims=64, num_layers=3, num_heads=2, feedforward_channels=256, img_size=56,
                  norm_type='layer_norm', qk_normalization=False, qkv_bias=True)
@@ -105,14 +105,6 @@ def _metafile(folder):
         return yaml.safe_load(f)['Models']
 
 
-def _get_flops_tool():
-    """tools/analysis/get_flops.py as a module (the tool itself is run as a subprocess in test_tools.py)."""
-    spec = importlib.util.spec_from_file_location('get_flops', os.path.join(ROOT, 'tools', 'analysis', 'get_flops.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @functools.lru_cache(maxsize=None)
 def _backbone_flops(arch, size):
     with torch.device('meta'):
@@ -128,7 +120,7 @@ def test_backbone_metafile_flops(entry):
 
 @pytest.mark.parametrize('entry', _metafile('classification'), ids=lambda e: e['Name'])
 def test_classification_metafile_flops(entry):
-    _, _, hw, how, report, _ = _get_flops_tool().count(os.path.join(ROOT, entry['Config']), {}, None)
+    _, _, hw, how, report, _ = get_flops_tool.count(os.path.join(ROOT, entry['Config']), {}, None)
     assert how == "model(inputs, mode='tensor') on the meta device"
     assert entry['Metadata']['FLOPs'] == report.total
     assert entry['Metadata']['Parameters'] == report.params

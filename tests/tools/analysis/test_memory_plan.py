@@ -1,18 +1,14 @@
 """The memory planner: its model-state formulas against DeepSpeed's estimators, its activation measurement against
 the peak memory a real training step allocates on CPU, and the tool on a 6B config (built on the meta device)."""
-import os
 import re
-import sys
 
 import pytest
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tools', 'analysis'))
-
-from internvl_mm.analysis.memory import (ModelFacts, deepspeed_estimates, measure_activations,  # noqa: E402
-                                         model_facts, model_state_bytes_per_gpu)
-from internvl_mm.models import InternViT  # noqa: E402
-from tests.helpers import run_tool  # noqa: E402
+from internvl_mm.models import InternViT
+from tests.helpers import run_tool
+from tools.analysis.lib.memory import (ModelFacts, Plan, deepspeed_estimates, fmt_bytes, fmt_params, format_plan,
+                                       measure_activations, model_facts, model_state_bytes_per_gpu)
 
 DEMO = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384, img_size=64, patch_size=8)
 
@@ -34,8 +30,18 @@ def test_frozen_parameters_only_cost_their_weights():
     assert states['DDP'] == 400 and states['ZeRO-1'] == states['ZeRO-2'] == 200
 
 
+def test_sizes_are_printed_in_units_by_magnitude():
+    assert [fmt_bytes(v) for v in (512, 3 * 2**10, 96.7 * 2**20, 28.8 * 2**30)] == \
+        ['512 B', '3.0 KiB', '96.7 MiB', '28.8 GiB']
+    assert [fmt_params(n) for n in (789, 475_310, 6_390_000_000)] == ['789', '475.31K', '6.39B']
+    table = format_plan('small', [Plan('DDP', 7.3 * 2**20, 19.4 * 2**20), Plan('ZeRO-3', 2**19, 2**10)], 80)
+    ddp, zero3 = table.splitlines()[3:]
+    assert ddp.split() == ['DDP', '7.3', 'MiB', '19.4', 'MiB', '26.7', 'MiB', 'yes']  # one unit for the table
+    assert zero3.split()[1:3] == ['0.5', 'MiB'] and len(ddp) == len(zero3)
+
+
 def _peak_allocated(step):
-    from scale_benchmark import peak_allocated_bytes
+    from tools.analysis.scale_benchmark import peak_allocated_bytes
     return peak_allocated_bytes(step)
 
 

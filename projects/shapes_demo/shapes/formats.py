@@ -31,6 +31,8 @@ CLS_POSITIONS = ('top', 'bottom')
 CLS_CLASSES = tuple(f'{c}_{s}_{p}' for c in CLS_COLOURS for s in SHAPES for p in CLS_POSITIONS)
 SEG_CLASSES = ('background', ) + SHAPES  # after reduce_zero_label
 DET_CLASSES = SHAPES
+# The visualisers' class colours: background, then one per shape.
+PALETTE = [(60, 60, 60), (220, 60, 60), (60, 180, 80), (60, 90, 220), (230, 200, 40)]
 
 DEFAULTS: Dict[str, dict] = {
     'cls': dict(size=64, num_train=8000, num_val=640),

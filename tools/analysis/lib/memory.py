@@ -24,13 +24,14 @@ backbone alone, which the report says.
 """
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Set
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 GiB = 2**30
+BYTE_UNITS = (('GiB', GiB), ('MiB', 2**20), ('KiB', 2**10))
 OPTIMIZER_STATES = {'AdamW': 2, 'Adam': 2, 'SGD': 1, 'Lamb': 2, 'LAMB': 2}
 
 
@@ -62,12 +63,20 @@ class ActivationReport:
     per_block: float = 0.0
 
 
+def checkpointable_blocks(model: nn.Module) -> List[nn.Module]:
+    """The transformer blocks in ``model``: instances of the block classes its modules declare in
+    ``checkpointable_blocks`` (InternViT's blocks, QLLaMA's layers), the units activation checkpointing and FSDP
+    wrap."""
+    from internvl_mm.models.block_checkpointing import checkpointable_block_classes
+    classes = checkpointable_block_classes(model)
+    return [m for m in model.modules() if isinstance(m, classes)] if classes else []
+
+
 def model_facts(model: nn.Module, optimizer_type: str) -> ModelFacts:
-    from internvl_mm.models import TRANSFORMER_BLOCKS
     params = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     largest_layer = max((sum(p.numel() for p in m.parameters(recurse=False)) for m in model.modules()), default=0)
-    blocks = [m for m in model.modules() if isinstance(m, TRANSFORMER_BLOCKS)]
+    blocks = checkpointable_blocks(model)
     largest_block = max((sum(p.numel() for p in b.parameters()) for b in blocks), default=largest_layer)
     return ModelFacts(params, trainable, largest_layer, largest_block, OPTIMIZER_STATES.get(optimizer_type, 2))
 
@@ -159,8 +168,7 @@ def measure_activations(forward: Callable[[], object], model: nn.Module, inputs:
     """Run ``forward`` (on meta tensors) and report what it saves for backward, rescaled from fp32 to
     ``dtype_bytes``, with and without every transformer block of ``model`` checkpointed."""
     from internvl_mm.engine.strategies import disable_model_checkpointing
-    from internvl_mm.models import TRANSFORMER_BLOCKS
-    blocks = [m for m in model.modules() if isinstance(m, TRANSFORMER_BLOCKS)]
+    blocks = checkpointable_blocks(model)
     disable_model_checkpointing(model)  # measure everything a block saves; checkpointing is derived below
     exclude = {id(t) for t in (*model.parameters(), *model.buffers(), inputs)}
     meter = SavedTensorMeter(exclude)
@@ -204,11 +212,32 @@ def deepspeed_estimates(facts: ModelFacts, gpus: int, nodes: int) -> Dict[str, f
     }
 
 
+def byte_unit(value: float) -> Tuple[str, int]:
+    """The largest of GiB, MiB, KiB that ``value`` bytes reach, else bytes: (name, size)."""
+    return next(((name, size) for name, size in BYTE_UNITS if abs(value) >= size), ('B', 1))
+
+
+def fmt_bytes(value: float, unit: Optional[Tuple[str, int]] = None) -> str:
+    """Bytes in ``unit`` (default: by magnitude), e.g. '28.8 GiB', '96.7 MiB', '512 B'."""
+    name, size = unit or byte_unit(value)
+    return f'{value:.0f} B' if size == 1 else f'{value / size:.1f} {name}'
+
+
+def fmt_params(count: int) -> str:
+    """A parameter count by magnitude: '6.39B', '1.23M', '4.56K', '789'."""
+    for scale, suffix in ((1e9, 'B'), (1e6, 'M'), (1e3, 'K')):
+        if count >= scale:
+            return f'{count / scale:.2f}{suffix}'
+    return str(count)
+
+
 def format_plan(title: str, plans: List[Plan], gpu_mem: float) -> str:
+    """The table of ``plans``, every figure in the unit of the largest total (GiB for billion-parameter models)."""
+    unit = byte_unit(max((p.total for p in plans), default=0))
     lines = [title, f'{"strategy":<16} {"model states":>13} {"activations":>12} {"total":>9}  fits {gpu_mem:g} GiB',
              '-' * 66]
     for p in plans:
         fits = 'yes' if p.total <= gpu_mem * GiB else 'no'
-        lines.append(f'{p.strategy:<16} {p.model_states / GiB:>10.1f} GiB {p.activations / GiB:>8.1f} GiB '
-                     f'{p.total / GiB:>6.1f} GiB  {fits}')
+        lines.append(f'{p.strategy:<16} {fmt_bytes(p.model_states, unit):>14} {fmt_bytes(p.activations, unit):>12} '
+                     f'{fmt_bytes(p.total, unit):>10}  {fits}')
     return '\n'.join(lines)

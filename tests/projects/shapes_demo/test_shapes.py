@@ -1,13 +1,16 @@
-"""The shapes generator: deterministic, and written in formats the toolboxes read."""
+"""The shapes demo's data: the generator is deterministic and writes formats the toolboxes read."""
 import json
 import os.path as osp
 
 import numpy as np
 import pytest
+from mmseg.datasets.transforms import LoadAnnotations
 from PIL import Image
 
-from internvl_mm.datasets.shapes import CLS_CLASSES, SHAPES, ensure_shapes_dataset, render, sample_scene, scene_rng
-from internvl_mm.datasets.shapes.formats import classification_scene
+from projects.shapes_demo.shapes import (CLS_CLASSES, SEG_CLASSES, SHAPES, ensure_shapes_dataset, render,
+                                         sample_scene, scene_rng)
+from projects.shapes_demo.shapes.formats import classification_scene
+from projects.shapes_demo.shapes.segmentation import ShapesSegDataset
 
 
 def test_scenes_are_a_pure_function_of_seed_split_index():
@@ -49,6 +52,18 @@ def test_cls_layout_is_imagenet_style(shapes_cls):
     assert Image.open(osp.join(shapes_cls, 'val', path)).size == (64, 64)
     assert json.load(open(osp.join(shapes_cls, 'manifest.json')))['task'] == 'cls'
     assert len(SHAPES) == 4
+
+
+def test_seg_labels_follow_ade20k_reduce_zero_label(shapes_seg):
+    ds = ShapesSegDataset(data_root=shapes_seg, data_prefix=dict(img_path='images/training',
+                                                                 seg_map_path='annotations/training'), pipeline=[])
+    assert ds.metainfo['classes'] == SEG_CLASSES and len(ds) == 32
+    info = ds[0]
+    raw = np.asarray(Image.open(info['seg_map_path']))
+    loaded = LoadAnnotations(reduce_zero_label=True)(dict(info, seg_fields=[]))['gt_seg_map']
+    assert set(np.unique(raw)) <= {0, 1, 2, 3, 4, 5} and (raw == 0).any() and (raw >= 2).any()
+    assert (loaded[raw == 0] == 255).all()  # unlabelled -> ignore
+    assert (loaded[raw > 0] == raw[raw > 0] - 1).all()  # background 0, shapes 1..4
 
 
 def test_make_shapes_tool_generates_once(tmp_path):

@@ -3,10 +3,10 @@
 import torch
 import torch.nn.functional as F
 
-from internvl_mm.analysis import benchmark as bench
-from internvl_mm.analysis.flops import ViTShape, internvit_macs
-from internvl_mm.analysis.reference import to_transformers_layout, transformers_reference
 from tests.helpers import random_internvit, rel_err
+from tools.analysis.lib import benchmark as bench
+from tools.analysis.lib.flops import ViTShape, internvit_macs
+from tools.analysis.lib.reference import to_transformers_layout, transformers_reference
 
 
 def test_reference_has_our_weights_and_outputs():

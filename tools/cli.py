@@ -1,10 +1,9 @@
-"""What ``tools/train.py`` and ``tools/test.py`` share: config loading with validated overrides, runner selection,
-strict checkpoint loading, and turning user mistakes into one clear line instead of a traceback."""
+"""Command-line glue of the tools (not library code): argument parsing in OpenMMLab's spelling, config loading
+with validated overrides, runner selection, and the project's user errors printed as one clear line."""
 import argparse
 import difflib
 import os
 import os.path as osp
-import re
 import sys
 from contextlib import contextmanager
 from typing import Dict, Optional
@@ -12,20 +11,13 @@ from typing import Dict, Optional
 import torch
 from mmengine.config import Config, ConfigDict
 
-from internvl_mm.engine.checkpoints import consolidated_state_dict
-from internvl_mm.weights import CheckpointError
+from internvl_mm.errors import ConfigError, UserError
 
 DEBUG_ENV = 'INTERNVL_MM_DEBUG'
 
-
-class UserError(Exception):
-    """A problem with the user's input (config, options, files); the tools print it as one line."""
-
-
-# Exceptions the tools report as one line (set INTERNVL_MM_DEBUG=1 for the traceback). Unknown exception types
-# are bugs and keep their traceback.
-ONE_LINE_ERRORS = (UserError, CheckpointError, FileNotFoundError, KeyError, TypeError, ValueError, AssertionError,
-                   NotImplementedError)
+# What the tools report as one line (INTERNVL_MM_DEBUG=1 shows the traceback): the project's error family, which
+# configs, checkpoints and the zoo raise. Anything else is a bug and keeps its traceback.
+ONE_LINE_ERRORS = (UserError, )
 
 
 @contextmanager
@@ -35,8 +27,7 @@ def one_line_errors(tool: str):
     except ONE_LINE_ERRORS as e:
         if os.environ.get(DEBUG_ENV):
             raise
-        # KeyError's str() is the repr of its argument; show the message itself.
-        message = str(e.args[0] if isinstance(e, KeyError) and e.args else e).strip() or type(e).__name__
+        message = str(e).strip() or type(e).__name__
         print(f'{tool}: error: {message.splitlines()[0] if len(message) < 2000 else message[:2000]}'
               f'  [{type(e).__name__}; {DEBUG_ENV}=1 shows the traceback]', file=sys.stderr)
         sys.exit(1)
@@ -79,19 +70,19 @@ def validate_cfg_options(cfg: Config, options: Dict[str, object]):
             where = '.'.join(path) or '<config root>'
             if isinstance(node, (list, tuple)):
                 if not part.isdigit() or int(part) >= len(node):
-                    raise UserError(f'--cfg-options {key}: {where} is a list of {len(node)} items; '
+                    raise ConfigError(f'--cfg-options {key}: {where} is a list of {len(node)} items; '
                                     f'"{part}" is not a valid index')
                 node = node[int(part)]
             elif isinstance(node, dict):
                 if part not in node:
                     close = difflib.get_close_matches(part, [str(k) for k in node], n=1, cutoff=0.75)
                     if close:
-                        raise UserError(f'--cfg-options {key}: {where} has no key "{part}"; did you mean '
+                        raise ConfigError(f'--cfg-options {key}: {where} has no key "{part}"; did you mean '
                                         f'"{close[0]}"?')
                     break
                 node = node[part]
             else:
-                raise UserError(f'--cfg-options {key}: {where} is a {type(node).__name__}, not a dict')
+                raise ConfigError(f'--cfg-options {key}: {where} is a {type(node).__name__}, not a dict')
             path.append(part)
 
 
@@ -99,11 +90,11 @@ def load_config(path: str, cfg_options: Optional[dict] = None, work_dir: Optiona
                 launcher: str = 'none') -> Config:
     """Read a config, apply validated overrides, and set launcher and work_dir (default work_dirs/<name>)."""
     if not osp.isfile(path):
-        raise UserError(f'config file {path} does not exist')
+        raise ConfigError(f'config file {path} does not exist')
     try:
         cfg = Config.fromfile(path)
     except Exception as e:  # syntax errors, missing _base_ files ...
-        raise UserError(f'config {path} can not be read: {type(e).__name__}: {e}') from e
+        raise ConfigError(f'config {path} can not be read: {type(e).__name__}: {e}') from e
     if cfg_options:
         validate_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
@@ -116,22 +107,17 @@ def load_config(path: str, cfg_options: Optional[dict] = None, work_dir: Optiona
 
 
 def check_device_features(cfg: Config):
-    """Fail early, with the fix, when a config asks for a GPU-only feature on a machine without CUDA."""
+    """Fail early, with the fix, when the run's settings ask for a GPU-only feature on a machine without CUDA (the
+    strategies check their own precision rules when they are built)."""
     if torch.cuda.is_available():
         return
     wrapper = cfg.get('optim_wrapper') or {}
     if wrapper.get('type') == 'AmpOptimWrapper':
-        raise UserError('mixed precision (--amp / AmpOptimWrapper) needs a CUDA GPU and none is available; '
+        raise ConfigError('mixed precision (--amp / AmpOptimWrapper) needs a CUDA GPU and none is available; '
                         'train in fp32 on CPU (drop --amp)')
     if cfg.get('sync_bn') and cfg.launcher != 'none':
-        raise UserError("sync_bn='torch' needs CUDA GPUs (SyncBatchNorm does not run on CPU); pass "
+        raise ConfigError("sync_bn='torch' needs CUDA GPUs (SyncBatchNorm does not run on CPU); pass "
                         '--cfg-options sync_bn=None for CPU ranks')
-    strategy = cfg.get('strategy') or {}
-    if strategy.get('type') in ('DeepSpeedStrategy', 'ZeROStrategy') and (strategy.get('fp16') or {}).get('enabled'):
-        raise UserError('DeepSpeed fp16 needs a CUDA GPU; on CPU use the fp32 or bf16 strategy include')
-    if strategy.get('fp16_loss_scale') is not None:
-        raise UserError('FSDP fp16 needs a CUDA GPU (fsdp_fp16.py); on CPU use fsdp.py with '
-                        '--cfg-options strategy.model_wrapper=None')
 
 
 # Hooks every run of the tools gets without configs repeating them: an evaluation progress bar, the random
@@ -149,15 +135,15 @@ def build_runner(cfg: Config):
     """``FlexibleRunner`` when the config sets ``runner_type`` (DeepSpeed / FSDP strategies), else ``Runner``."""
     check_device_features(cfg)
     add_tool_hooks(cfg)
-    if 'runner_type' in cfg:
-        from mmengine.registry import RUNNERS
-        return RUNNERS.build(cfg)
+    from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
-    return Runner.from_cfg(cfg)
-
-
-def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
-    return getattr(model, 'module', model)
+    try:
+        return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    except (TypeError, KeyError, ValueError) as e:  # the registry's "class X: ..." for a config it can not build
+        if isinstance(e, UserError):
+            raise
+        message = str(e.args[0] if isinstance(e, KeyError) and e.args else e)
+        raise ConfigError(f'the config can not be built: {message}') from e
 
 
 def use_plain_runner(cfg: Config) -> bool:
@@ -172,45 +158,11 @@ def use_plain_runner(cfg: Config) -> bool:
     return True
 
 
-def load_checkpoint_strict(model: torch.nn.Module, path: str) -> None:
-    """Load a checkpoint of any strategy (a DeepSpeed folder is consolidated on the fly) into ``model`` and fail,
-    naming keys and shapes, if it does not fit.
-
-    The keys go through the model's own ``load_state_dict``, so a model that reads several layouts (InternVL
-    accepts the release layout and its parameter names, which is what DeepSpeed consolidates) is judged after its
-    load hooks have mapped them.
-    """
-    if not osp.exists(path) and '://' not in path:
-        raise UserError(f'checkpoint {path} does not exist')
-    source = consolidated_state_dict(path)
-    strip = 'module.' if source and all(k.startswith('module.') for k in source) else ''
-    state = {k[len(strip):]: v for k, v in source.items()}
-    try:
-        result = unwrap_model(model).load_state_dict(state, strict=False)
-    except RuntimeError as e:  # shape mismatches: torch lists one per line
-        mismatches = re.findall(r'size mismatch for (\S+): copying a param with shape torch.Size\((\[.*?\])\) '
-                                r'from checkpoint, the shape in current model is torch.Size\((\[.*?\])\)', str(e))
-        if not mismatches:
-            raise
-        key, theirs, ours = (mismatches[0][0], *(tuple(map(int, re.findall(r'\d+', shape)))
-                                                  for shape in mismatches[0][1:]))
-        raise CheckpointError(f'checkpoint {path} does not fit this config\'s model: {len(mismatches)} shape '
-                              f'mismatches (e.g. {key}: checkpoint {theirs} vs model {ours})') from e
-    parts = []
-    if result.missing_keys:
-        parts.append(f'{len(result.missing_keys)} model keys missing from it (e.g. {result.missing_keys[0]})')
-    if result.unexpected_keys:
-        parts.append(f'{len(result.unexpected_keys)} keys the model does not have (e.g. '
-                     f'{result.unexpected_keys[0]})')
-    if parts:
-        raise CheckpointError(f'checkpoint {path} does not fit this config\'s model: {"; ".join(parts)}')
-
-
 def merge_toolbox_visualization(cfg: Config, show_dir: str):
     """Turn on the toolbox's visualization hook (mmpretrain, mmseg or mmdet flavour) to write predictions."""
     hook = cfg.default_hooks.get('visualization') if 'default_hooks' in cfg else None
     if hook is None:
-        raise UserError('--show-dir: this config has no default_hooks.visualization to draw predictions with')
+        raise ConfigError('--show-dir: this config has no default_hooks.visualization to draw predictions with')
     kind = hook['type']
     if kind == 'VisualizationHook':  # mmpretrain
         hook.update(enable=True, out_dir=show_dir)
@@ -220,6 +172,6 @@ def merge_toolbox_visualization(cfg: Config, show_dir: str):
     elif kind == 'DetVisualizationHook':
         hook.update(draw=True, test_out_dir=osp.abspath(show_dir))
     else:
-        raise UserError(f'--show-dir does not know the visualization hook {kind}')
+        raise ConfigError(f'--show-dir does not know the visualization hook {kind}')
     if isinstance(hook, ConfigDict):
         cfg.default_hooks['visualization'] = hook

@@ -1,9 +1,9 @@
-"""Helpers the tools share (internvl_mm.engine.runner)."""
+"""Helpers the tools share (tools/cli.py)."""
 import socket
 
 import torch.distributed as dist
 
-from internvl_mm.engine.runner import release_process_group
+from tools.cli import release_process_group
 
 
 def _free_port() -> int:
