@@ -27,10 +27,20 @@ Each fix is a small function with a test in ``tests/test_compat.py``:
   *before* it writes the new one, so a failed save can leave nothing to resume from; and it writes
   ``last_checkpoint`` with a plain ``open``. We save first, then point ``last_checkpoint`` at the new file
   (atomically), then delete the outdated one.
+- :func:`empty_dataset_is_named`: a dataset whose annotation lists no sample fails in mmengine's
+  ``BaseDataset._serialize_data`` with numpy's "need at least one array to concatenate"; we raise an
+  :class:`~internvl_mm.errors.InputError` naming the dataset, its root and annotation file instead.
 - :func:`skip_mmpretrain_multimodal`: mmpretrain 1.2.0's BLIP/Flamingo/... modules import helpers that
   transformers >= 4.4x no longer exports, which breaks ``import mmpretrain.models``. internvl_mm does not use
   them; mmpretrain then registers its own placeholders that explain the missing dependency if they are used.
+  mmseg and mmdet import ``mmpretrain.models`` themselves (``from mmseg.apis import init_model``), so this fix must
+  not wait for ``import internvl_mm``: :mod:`internvl_mm.import_hook` (a ``.pth`` file ``make install`` writes into
+  site-packages) triggers it right after mmpretrain's ``__init__``, whatever imports mmpretrain first. Pinning
+  transformers instead does not fit the stack: the releases that still export the helpers and already have
+  InternVLVisionModel (the oracle of ``tools/analysis``), e.g. 4.52, require huggingface_hub < 1.0 and
+  tokenizers < 0.22 (the stack pins 2.4 and 0.23) and predate torch 2.14 by years.
 """
+import copy
 import logging
 import os
 import os.path as osp
@@ -56,12 +66,28 @@ def atomic_local_writes():
     LocalBackend.put, LocalBackend.put_text = put, put_text
 
 
+def empty_dataset_is_named():
+    from mmengine.dataset import BaseDataset
+
+    from internvl_mm.errors import InputError
+    serialize = BaseDataset._serialize_data
+
+    def _serialize_data(self):
+        if not self.data_list:
+            where = ', '.join(f'{k}={getattr(self, k)!r}' for k in ('data_root', 'ann_file') if getattr(self, k, None))
+            raise InputError(f'{type(self).__name__} has no samples ({where or "no paths"}); check data_root, '
+                             f'ann_file and data_prefix')
+        return serialize(self)
+
+    BaseDataset._serialize_data = _serialize_data
+
+
 def save_checkpoints_before_pruning():
     from mmengine.dist import is_main_process
     from mmengine.hooks import CheckpointHook
 
     def _save_checkpoint_with_step(self, runner, step, meta):
-        outdated = None
+        outdated, kept = None, copy.copy(getattr(self, 'keep_ckpt_ids', None))
         if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
                 outdated = self.keep_ckpt_ids.popleft()
@@ -70,9 +96,15 @@ def save_checkpoints_before_pruning():
         filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        runner.save_checkpoint(self.out_dir, filename, self.file_client_args, save_optimizer=self.save_optimizer,
-                               save_param_scheduler=self.save_param_scheduler, meta=meta, by_epoch=self.by_epoch,
-                               backend_args=self.backend_args, **self.args)
+        try:
+            runner.save_checkpoint(self.out_dir, filename, self.file_client_args, save_optimizer=self.save_optimizer,
+                                   save_param_scheduler=self.save_param_scheduler, meta=meta, by_epoch=self.by_epoch,
+                                   backend_args=self.backend_args, **self.args)
+        except BaseException:  # nothing was saved: keep the checkpoints that exist, and the record of them
+            if kept is not None:
+                self.keep_ckpt_ids = kept
+                runner.message_hub.update_info('keep_ckpt_ids', list(kept))
+            raise
         if not is_main_process():
             return
         with atomic_write(osp.join(runner.work_dir, 'last_checkpoint'), 'w') as f:
@@ -235,4 +267,5 @@ def apply():
     keep_flexible_runner_checkpoint_meta()
     atomic_local_writes()
     save_checkpoints_before_pruning()
+    empty_dataset_is_named()
     _applied = True

@@ -19,3 +19,8 @@ class CheckpointError(UserError, RuntimeError):
 
 class MissingFileError(UserError, FileNotFoundError):
     """A file or folder that a config names (data, annotations, a tokenizer) is not there."""
+
+
+class InputError(UserError, ValueError):
+    """A data sample that can not be used as it is (an image too large or smaller than a patch, a label outside
+    the classes); the message names the file."""

@@ -7,21 +7,21 @@ from typing import IO, Iterator
 
 
 @contextlib.contextmanager
-def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success it is flushed, fsync'ed and renamed over ``path`` (readers
+def atomic_path(path: str) -> Iterator[str]:
+    """A temporary path beside ``path`` to write to; on success it is fsync'ed and renamed over ``path`` (readers
     see the old file or the complete new one, never a partial one). On an error the temporary file is removed and
     ``path`` is untouched. A file that ``path`` replaces stays readable through handles (and memory maps) already
-    open on it, so a reader of the old file may write its own output to the same name."""
+    open on it."""
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(path)}.', suffix='.partial', dir=folder)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # the permissions a plain open() would give, not mkstemp's 0600
+    os.close(fd)
     try:
-        with os.fdopen(fd, mode) as f:
-            yield f
-            f.flush()
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # the permissions a plain open() would give, not mkstemp's 0600
+        with open(tmp, 'rb') as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -34,3 +34,10 @@ def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str, mode: str = 'wb') -> Iterator[IO]:
+    """``open(path, mode)`` through :func:`atomic_path`."""
+    with atomic_path(path) as tmp, open(tmp, mode) as f:
+        yield f

@@ -28,6 +28,7 @@ import torch
 import torch.nn as nn
 
 from internvl_mm.errors import CheckpointError
+from internvl_mm.files import atomic_path, atomic_write
 
 SAFETENSORS_INDEX = 'model.safetensors.index.json'
 PICKLE_INDEX = 'pytorch_model.bin.index.json'
@@ -53,6 +54,12 @@ class LazyStateDict(Mapping):
 
     def _add_file(self, path: str, keys=None):
         reader = _open_file(path)
+        if keys is not None:
+            absent = sorted(set(keys) - set(reader.keys()))
+            if absent:
+                raise CheckpointError(f'the shard index of {self.source} maps {len(absent)} keys (e.g. {absent[0]}) '
+                                      f'to {osp.basename(path)}, which does not hold them; the index does not belong '
+                                      f'to these shards: download the release again (tools/download.py verify NAME)')
         for key in (keys if keys is not None else reader.keys()):
             self._key_to_reader[key] = reader
 
@@ -262,10 +269,11 @@ def save_safetensors_shards(state_dict: Dict[str, torch.Tensor], folder: str, ma
     names = [f'model-{i + 1:05d}-of-{len(shards):05d}.safetensors' for i in range(len(shards))]
     weight_map = {}
     for name, shard in zip(names, shards):
-        save_file(shard, osp.join(folder, name), metadata={'format': 'pt'})
+        with atomic_path(osp.join(folder, name)) as tmp:
+            save_file(shard, tmp, metadata={'format': 'pt'})
         weight_map.update({k: name for k in shard})
     total = sum(t.numel() * t.element_size() for t in state_dict.values())
-    with open(osp.join(folder, SAFETENSORS_INDEX), 'w') as f:
+    with atomic_write(osp.join(folder, SAFETENSORS_INDEX), 'w') as f:  # last: the index names complete shards only
         json.dump({'metadata': {'total_size': total}, 'weight_map': weight_map}, f, indent=2)
     return names
 

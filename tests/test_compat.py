@@ -124,3 +124,74 @@ def test_flexible_runner_keeps_the_epoch_the_checkpoint_hook_passes(tmp_path):
     runner.train()
     runner.save_checkpoint(str(tmp_path), 'best.pth', meta=dict(epoch=1, iter=2))  # as the hook saves a best
     assert torch.load(tmp_path / 'best.pth', map_location='cpu')['meta']['epoch'] == 1
+
+
+def test_local_backend_writes_are_atomic(tmp_path, monkeypatch):
+    """A write that dies before it completes leaves the earlier file as it was and no partial file."""
+    from mmengine.fileio.backends.local_backend import LocalBackend
+    target = tmp_path / 'epoch_1.pth'
+    LocalBackend().put(b'complete checkpoint', target)
+
+    def die(fd):
+        raise KeyboardInterrupt  # stands for a kill between the write and the rename
+
+    monkeypatch.setattr(os, 'fsync', die)
+    with pytest.raises(KeyboardInterrupt):
+        LocalBackend().put(b'half', target)
+    assert target.read_bytes() == b'complete checkpoint' and os.listdir(tmp_path) == ['epoch_1.pth']
+
+
+def test_checkpoint_hook_saves_before_it_prunes(tmp_path):
+    """max_keep_ckpts=1: the previous checkpoint is deleted only after the new one is written, and last_checkpoint
+    names a complete file throughout."""
+    from mmengine.hooks import CheckpointHook
+
+    class Runner:
+        work_dir = str(tmp_path)
+        message_hub = MessageHub.get_instance('compat-prune')
+        fail = False
+
+        def save_checkpoint(self, out_dir, filename, *args, **kwargs):
+            if self.fail:
+                raise OSError('disk full')
+            (tmp_path / filename).write_bytes(b'ckpt')
+
+    hook = CheckpointHook(interval=1, max_keep_ckpts=1, out_dir=str(tmp_path))
+    hook.out_dir, hook.keep_ckpt_ids = str(tmp_path), __import__('collections').deque(maxlen=1)
+    from mmengine.fileio import get_file_backend
+    hook.file_backend = get_file_backend(str(tmp_path))
+    runner = Runner()
+    hook._save_checkpoint_with_step(runner, 1, {})
+    runner.fail = True
+    with pytest.raises(OSError):
+        hook._save_checkpoint_with_step(runner, 2, {})
+    assert (tmp_path / 'epoch_1.pth').exists()  # upstream deleted it before the failed save
+    assert (tmp_path / 'last_checkpoint').read_text().endswith('epoch_1.pth')
+    runner.fail = False
+    hook._save_checkpoint_with_step(runner, 3, {})
+    assert sorted(os.listdir(tmp_path)) == ['epoch_3.pth', 'last_checkpoint']
+
+
+@pytest.mark.parametrize('statement', [
+    'from mmseg.apis import init_model, inference_model, MMSegInferencer',
+    'import mmdet.models; from mmdet.apis import init_detector, DetInferencer',
+    'import mmpretrain.models; from mmpretrain import ImageClassificationInferencer'])
+def test_toolboxes_import_in_a_fresh_process_without_internvl_mm_first(statement):
+    """The mmpretrain fix applies wherever mmpretrain is imported (the .pth hook make install writes), not only after
+    ``import internvl_mm``: mmseg and mmdet import mmpretrain.models themselves."""
+    result = subprocess.run([sys.executable, '-c', statement + '; print("ok")'], capture_output=True, text=True,
+                            timeout=300, cwd=os.path.dirname(ROOT))
+    assert result.returncode == 0 and result.stdout.strip().endswith('ok'), result.stderr[-3000:]
+
+
+def test_an_empty_dataset_is_named():
+    from mmengine.dataset import BaseDataset
+
+    from internvl_mm.errors import InputError
+
+    class Empty(BaseDataset):
+        def load_data_list(self):
+            return []
+
+    with pytest.raises(InputError, match="Empty has no samples \\(data_root='/data/x'"):
+        Empty(data_root='/data/x', ann_file='')

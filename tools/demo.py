@@ -97,8 +97,8 @@ def data_options(task: DemoTask, folder: str) -> List[str]:
                                                                                    'test_evaluator')]
     if task.data == 'caption':  # the tokenizer trained on the captions lives in the data folder
         options += [f'model.tokenizer={folder}tokenizer'] + [
-            f'{loader}.dataset.pipeline.1.tokenizer={folder}tokenizer'
-            for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+            f'{loader}.dataset.pipeline.{step}.tokenizer={folder}tokenizer'
+            for loader, step in (('train_dataloader', 2), ('val_dataloader', 1), ('test_dataloader', 1))]
     return options
 
 

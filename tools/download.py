@@ -66,6 +66,15 @@ def report_verification(name: str, retries: int):
 
 
 def main():
+    try:
+        run()
+    except KeyboardInterrupt:  # one line, no traceback: what was downloaded stays and the command resumes
+        print('\ndownload: interrupted; the files and partial files downloaded so far are kept, and the same '
+              'command resumes', file=sys.stderr)
+        sys.exit(130)
+
+
+def run():
     args = parse_args()
     with one_line_errors('download'):
         if args.command == 'list':

@@ -13,6 +13,7 @@ model = dict(
                   'iter_175000.pth'),
 )
 train_dataloader = dict(dataset=dict(pipeline=[
+    dict(type='SeedFromSampleIndex'),
     dict(type='LoadImageFromFileOrTar'),
     dict(type='RandomResizedCrop', scale=224, crop_ratio_range=(0.5, 1.0), interpolation='bicubic'),
     dict(type='TokenizeCaption', tokenizer={{_base_.tokenizer}}, max_length=80, tasks=('itc', )),

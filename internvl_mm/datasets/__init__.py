@@ -1,6 +1,7 @@
 """Toolbox-independent datasets and transforms. The ImageNet robustness sets (``imagenet_variants``, built on
 mmpretrain's datasets) are imported by :mod:`internvl_mm.integrations.classification`."""
+from .resumable import ResumableInfiniteSampler, ResumableSampler, SampleIndex, SeedFromSampleIndex
 from .subset import FractionSubset
-from . import image_text, transforms  # noqa: F401,E402  (image-text pairs, LoadImageFromFileOrTar, TokenizeCaption)
+from . import image_text, resumable, transforms  # noqa: F401,E402  (image-text pairs, resumable sampling, transforms)
 
-__all__ = ['FractionSubset']
+__all__ = ['FractionSubset', 'ResumableInfiniteSampler', 'ResumableSampler', 'SampleIndex', 'SeedFromSampleIndex']

@@ -16,6 +16,7 @@ import torch
 from mmcv.transforms import BaseTransform
 from mmengine.dataset import DefaultSampler, InfiniteSampler
 
+from internvl_mm.errors import InputError
 from internvl_mm.registry import DATA_SAMPLERS, TRANSFORMS
 
 
@@ -37,9 +38,20 @@ class SampleIndex(int):
         return int.from_bytes(digest, 'little')
 
 
+def _refuse_empty(dataset) -> None:
+    if len(dataset) == 0:
+        where = {k: getattr(dataset, k) for k in ('data_root', 'ann_file') if getattr(dataset, k, None)}
+        raise InputError(f'the training dataset {type(dataset).__name__} is empty ({where or "no paths"}); check '
+                         f'data_root / ann_file / data_prefix, or the indices it is cut to')
+
+
 @DATA_SAMPLERS.register_module()
 class ResumableSampler(DefaultSampler):
     """mmengine's ``DefaultSampler`` (same order, same sharding) whose indices carry (seed, epoch, rank, position)."""
+
+    def __init__(self, dataset, *args, **kwargs):
+        _refuse_empty(dataset)
+        super().__init__(dataset, *args, **kwargs)
 
     def __iter__(self) -> Iterator[int]:
         for position, index in enumerate(super().__iter__()):
@@ -51,8 +63,9 @@ class ResumableInfiniteSampler(InfiniteSampler):
     """mmengine's ``InfiniteSampler`` (same stream) whose indices carry (seed, rank, position in the stream); an
     iteration-based resume replays the stream up to its iteration, so positions line up again."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, dataset, *args, **kwargs):
+        _refuse_empty(dataset)
+        super().__init__(dataset, *args, **kwargs)
         self._position = 0
 
     def __iter__(self) -> Iterator[int]:

@@ -1,4 +1,4 @@
-"""Pipeline steps of image-text data: reading the image (file or tar shard) and tokenising the captions."""
+"""Pipeline steps: reading images within size bounds (files or tar shards) and tokenising captions."""
 import random
 from typing import Optional, Sequence
 
@@ -6,17 +6,51 @@ import mmcv
 from mmcv.transforms import BaseTransform
 from mmengine import fileio
 
+from internvl_mm.errors import InputError
+
 from internvl_mm.models.language.tokenizer import ITC_PREFIX, ITG_PREFIX, InternVLTokenizer
 from internvl_mm.registry import TRANSFORMS
+
+
+def check_image_size(results: dict, max_side: Optional[int], min_side: int) -> None:
+    """Refuse, naming the file, a decoded image whose sides are outside ``[min_side, max_side]``: one huge image
+    would make every batch it joins huge (the batch is padded to its largest image), and one smaller than a patch
+    has no patch to embed. ``max_side=None`` / ``min_side=0`` turn a bound off."""
+    h, w = results['img'].shape[:2]
+    where = results.get('img_path') or results.get('tar_member') or 'an image'
+    if max_side is not None and max(h, w) > max_side:
+        raise InputError(f'{where} is {w}x{h} px, larger than max_side={max_side}; resize it, or raise the bound '
+                         f'(max_side=... of CheckImageSize / the loading step) if the memory allows')
+    if min(h, w) < min_side:
+        raise InputError(f'{where} is {w}x{h} px, smaller than min_side={min_side} (one patch); drop it or upscale it')
+
+
+MAX_SIDE, MIN_SIDE = 8192, 14
+
+
+@TRANSFORMS.register_module()
+class CheckImageSize(BaseTransform):
+    """Right after the loading step: :func:`check_image_size` (a separate step, so that the toolboxes' inferencers,
+    which look for ``LoadImageFromFile`` by name, keep working)."""
+
+    def __init__(self, max_side: Optional[int] = MAX_SIDE, min_side: int = MIN_SIDE):
+        self.max_side, self.min_side = max_side, min_side
+
+    def transform(self, results: dict) -> dict:
+        check_image_size(results, self.max_side, self.min_side)
+        return results
 
 
 @TRANSFORMS.register_module()
 class LoadImageFromFileOrTar(BaseTransform):
     """Read ``img_path`` or, for WebDataset samples, ``tar_member = (shard, offset, size)``; decode like mmcv's
-    ``LoadImageFromFile`` (BGR uint8) and set ``img``, ``img_shape``, ``ori_shape``."""
+    ``LoadImageFromFile`` (BGR uint8), check the size (:func:`check_image_size`) and set ``img``, ``img_shape``,
+    ``ori_shape``."""
 
-    def __init__(self, backend_args: Optional[dict] = None):
+    def __init__(self, backend_args: Optional[dict] = None, max_side: Optional[int] = MAX_SIDE,
+                 min_side: int = MIN_SIDE):
         self.backend_args = backend_args
+        self.max_side, self.min_side = max_side, min_side
 
     def transform(self, results: dict) -> dict:
         if 'tar_member' in results:
@@ -28,8 +62,9 @@ class LoadImageFromFileOrTar(BaseTransform):
             data = fileio.get(results['img_path'], backend_args=self.backend_args)
         img = mmcv.imfrombytes(data, flag='color')
         if img is None:
-            raise ValueError(f'{results.get("img_path")} is not a readable image')
+            raise InputError(f'{results.get("img_path")} is not a readable image')
         results.update(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
+        check_image_size(results, self.max_side, self.min_side)
         return results
 
 

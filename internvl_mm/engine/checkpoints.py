@@ -2,6 +2,7 @@
 state dicts in parameter names) read safely, or from DeepSpeed ZeRO-1/2/3 folders reassembled from their fp32
 master partitions; and the strict load that ``tools/test.py`` uses."""
 import glob
+import os
 import os.path as osp
 from collections.abc import Mapping
 
@@ -9,6 +10,7 @@ import torch
 import torch.nn as nn
 
 from internvl_mm.errors import CheckpointError
+from internvl_mm.files import atomic_write
 from internvl_mm.weights import load_weights, open_state_dict
 
 
@@ -26,9 +28,16 @@ def consolidated_state_dict(path: str) -> Mapping:
 
 
 def save_consolidated(path: str, out_file: str) -> int:
-    """Write ``path``'s weights as an mmengine-style ``{'state_dict', 'meta'}`` fp32 file; returns the tensor count."""
+    """Write ``path``'s weights as an mmengine-style ``{'state_dict', 'meta'}`` fp32 file, atomically; returns the
+    tensor count. ``out_file`` may not be ``path`` (or lie inside a checkpoint folder): the training checkpoint, with
+    its optimizer state, is never replaced."""
+    source, out = osp.realpath(path), osp.realpath(out_file)
+    if out == source or out.startswith(source.rstrip(os.sep) + os.sep):
+        raise CheckpointError(f'{out_file} is the checkpoint being consolidated; write the consolidated weights to '
+                              f'another file')
     state = {k: v.float() if v.is_floating_point() else v for k, v in consolidated_state_dict(path).items()}
-    torch.save({'state_dict': state, 'meta': {'consolidated_from': osp.abspath(path)}}, out_file)
+    with atomic_write(out_file) as f:
+        torch.save({'state_dict': state, 'meta': {'consolidated_from': osp.abspath(path)}}, f)
     return len(state)
 
 

@@ -51,6 +51,31 @@ def is_declared_block(blocks: Tuple[Type[nn.Module], ...], module: nn.Module) ->
     return isinstance(module, blocks)
 
 
+def _remove(path: str) -> None:
+    if osp.isdir(path) and not osp.islink(path):
+        shutil.rmtree(path)
+    elif osp.lexists(path):
+        os.remove(path)
+
+
+def single_process_launcher(launcher: Optional[str]) -> str:
+    """The launcher for a run of these strategies: one started in one plain process (no torchrun) runs as a group
+    of one, since DeepSpeed would otherwise look for MPI and FSDP find no process group. For that case it sets the
+    environment torchrun would set for rank 0 of 1 (on a free loopback port) and returns 'pytorch'. The tools call
+    it before building the runner."""
+    if launcher not in (None, 'none'):
+        return launcher
+    if 'RANK' in os.environ:  # torchrun's environment, but a tool started without --launcher pytorch
+        return 'pytorch'
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    os.environ.update(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', LOCAL_WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
+                      MASTER_PORT=str(port))
+    return 'pytorch'
+
+
 def require_cuda(what: str, fix: str) -> None:
     if not torch.cuda.is_available():
         raise ConfigError(f'{what} needs a CUDA GPU and none is available; {fix}')
@@ -138,11 +163,26 @@ class ZeROStrategy(deepspeed_strategy_cls()):
         return super().build_optim_wrapper(optim_wrapper, model)
 
     def save_checkpoint(self, filename: str, *, extra_ckpt: Optional[dict] = None, callback=None, **kwargs):
+        """DeepSpeed writes a folder of files: every rank writes into ``FILENAME.partial``, and only when all are
+        done is it renamed to ``FILENAME``, so an interrupted save never leaves an incomplete checkpoint under the
+        real name (an earlier one of that name is replaced only then)."""
         # mmengine's DeepSpeedStrategy ignores ``callback`` (the runner's before_save_checkpoint hooks): call it.
         extra_ckpt = extra_ckpt if extra_ckpt is not None else dict()
         if callback is not None:
             callback(extra_ckpt)
-        return super().save_checkpoint(filename, extra_ckpt=extra_ckpt, **kwargs)
+        partial, replaced = filename.rstrip('/') + '.partial', filename.rstrip('/') + '.replaced'
+        if is_main_process():
+            for stale in (partial, replaced):  # left by an earlier interrupted save
+                _remove(stale)
+        barrier()
+        super().save_checkpoint(partial, extra_ckpt=extra_ckpt, **kwargs)
+        barrier()
+        if is_main_process():
+            if osp.lexists(filename):
+                os.replace(filename, replaced)
+            os.replace(partial, filename)
+            _remove(replaced)
+        barrier()
 
     def resume(self, filename: str, *, callback=None, **kwargs) -> dict:
         checkpoint = self._resume(filename, **kwargs)

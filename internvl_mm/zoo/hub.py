@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 import time
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple, TypeVar
@@ -209,7 +210,25 @@ class _Retries:
         return True
 
 
+# what getaddrinfo's errors say (glibc, macOS, Windows) when a host name does not resolve
+NAME_RESOLUTION_FAILURES = ('Name or service not known', 'nodename nor servname', 'name resolution',
+                            'getaddrinfo failed', 'No address associated with hostname')
+
+
+def _name_not_resolved(error: BaseException) -> bool:
+    """A host name that did not resolve (anywhere in the exception's chain): retrying would only wait."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, socket.gaierror) or any(m in str(error) for m in NAME_RESOLUTION_FAILURES):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def _is_transient(error: Exception) -> bool:
+    if isinstance(error, httpx2.ConnectError) and _name_not_resolved(error):
+        return False  # no DNS answer now is no DNS answer in 1, 2, 4 ... s: say so at once
     if isinstance(error, HfHubHTTPError):
         return error.response is not None and error.response.status_code in TRANSIENT_STATUS
     return isinstance(error, httpx2.TransportError) and not isinstance(
@@ -242,6 +261,11 @@ def _explain(error: Exception, model: ZooModel, settings: HubSettings, action: s
     if isinstance(error, httpx2.TimeoutException):
         return ZooError(f'{failed}: no data for {settings.timeout:g} s (timeout){resume}; check the network or '
                         f'proxy, raise HF_HUB_DOWNLOAD_TIMEOUT, or set HF_ENDPOINT to a closer mirror')
+    if isinstance(error, httpx2.ConnectError) and _name_not_resolved(error):
+        host = httpx2.URL(settings.endpoint).host
+        return ZooError(f'{failed}: the host name {host} does not resolve (no DNS answer){resume}; check the '
+                        f'network or DNS, the spelling of HF_ENDPOINT, or work from a filled cache with '
+                        f'HF_HUB_OFFLINE=1')
     if isinstance(error, httpx2.ConnectError):
         return ZooError(f'{failed}: cannot connect ({error}){resume}; check the network or proxy, set HF_ENDPOINT '
                         f'to a reachable mirror, or work from a filled cache with HF_HUB_OFFLINE=1')
@@ -373,11 +397,17 @@ def _download_file(model: ZooModel, entry: CacheEntry, commit: str, remote: Remo
         os.replace(partial.path, blob)
 
 
-def _check_free_space(model: ZooModel, entry: CacheEntry, files: List[RemoteFile]):
+def _bytes_left(entry: CacheEntry, files: List[RemoteFile]) -> int:
+    """What downloading ``files`` still transfers: each file less its partial download."""
     need = 0
     for remote in files:
         partial = entry.blob(remote.digest) + '.incomplete'
-        need += remote.size - (os.path.getsize(partial) if os.path.exists(partial) else 0)
+        need += remote.size - min(os.path.getsize(partial) if os.path.exists(partial) else 0, remote.size)
+    return need
+
+
+def _check_free_space(model: ZooModel, entry: CacheEntry, files: List[RemoteFile]):
+    need = _bytes_left(entry, files)
     os.makedirs(entry.root, exist_ok=True)
     free = shutil.disk_usage(entry.root).free
     if need > free:
@@ -432,8 +462,10 @@ def download(name: str, *, retries: int = DEFAULT_RETRIES, progress: bool = True
     fetch = [f for f in todo if not os.path.isfile(entry.blob(f.digest))]
     _check_free_space(model, entry, fetch)
     if fetch:
+        total, left = sum(f.size for f in fetch), _bytes_left(entry, fetch)
+        amount = format_bytes(left) if left == total else f'{format_bytes(left)} left of {format_bytes(total)}'
         print_log(f'{model.name}: downloading {len(fetch)} of {len(files)} files '
-                  f'({format_bytes(sum(f.size for f in fetch))}) from {model.repo_id}@{commit[:12]} into '
+                  f'({amount}) from {model.repo_id}@{commit[:12]} into '
                   f'{entry.root}', logger='current')
     for remote in sorted(todo, key=lambda f: f.size):
         if remote in fetch:

@@ -17,12 +17,16 @@ STAGE1 = osp.join(PRE, 'internvl-c_internvit-demo_shapes-caption.py')
 STAGE2 = osp.join(PRE, 'internvl-g_internvit-demo_shapes-caption.py')
 
 
+# where TokenizeCaption stands in each loader's pipeline (training reseeds its augmentation first)
+TOKENIZE_STEP = dict(train_dataloader=2, val_dataloader=1, test_dataloader=1)
+
+
 def data_options(folder):
     """The data folder for every loader, and its tokenizer for the model and the pipelines."""
     tokenizer = osp.join(folder, 'tokenizer')
     return [f'{loader}.dataset.data_root={folder}' for loader in ('train_dataloader', 'val_dataloader',
                                                                   'test_dataloader')] + \
-        [f'model.tokenizer={tokenizer}'] + [f'{loader}.dataset.pipeline.1.tokenizer={tokenizer}'
+        [f'model.tokenizer={tokenizer}'] + [f'{loader}.dataset.pipeline.{TOKENIZE_STEP[loader]}.tokenizer={tokenizer}'
                                             for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
 
 
@@ -101,7 +105,7 @@ def test_stage2_from_stage1_trains_the_new_parts_with_three_losses(stage1, shape
 
 def test_clear_errors(shapes_caption, tmp_path):
     result = run_tool('train.py', STAGE1, '--work-dir', str(tmp_path / 'a'), '--cfg-options',
-                      *data_options(shapes_caption), 'train_dataloader.dataset.pipeline.1.tokenizer=/nowhere',
+                      *data_options(shapes_caption), 'train_dataloader.dataset.pipeline.2.tokenizer=/nowhere',
                       *SHORT, check=False)
     assert result.returncode == 1 and 'tokenizer folder' in result.stderr and 'Traceback' not in result.stderr
 

@@ -251,3 +251,13 @@ def test_fp16_include_on_cpu_is_one_line(tmp_path, strategy):
     line = tool_error_line(run_tool('train.py', _config(tmp_path, strategy), '--work-dir', str(tmp_path / 'work'),
                                     check=False))
     assert line.startswith('train: error:') and 'fp16 needs a CUDA GPU' in line, line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('strategy', ['zero2', 'fsdp'])
+def test_sharded_include_in_one_plain_process_trains(tmp_path, shapes_cls, strategy):
+    """python tools/train.py with a ZeRO / FSDP include and no torchrun runs as a group of one (DeepSpeed looked for
+    MPI, FSDP found no process group)."""
+    result = run_tool('train.py', _config(tmp_path, strategy), '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+                      *_options(shapes_cls), 'train_dataloader.dataset.indices=16', *FP32[strategy])
+    assert 'loss' in last_scalars(str(tmp_path / 'work')), result.stderr[-2000:]

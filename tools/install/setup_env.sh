@@ -29,8 +29,12 @@ bash tools/install/mmcv_wheel.sh "$VENV"
 echo "[install] mmpretrain, mmsegmentation, mmdet (mmcv kept as installed)"
 $PIP install -q -c "$CONSTRAINTS" -r requirements/openmmlab.txt
 $PIP install -q --no-deps --no-build-isolation -e .
-$VENV/bin/python -c "import internvl_mm, mmcv.ops, mmpretrain, mmseg, mmdet, deepspeed" 2>/dev/null \
-  || { echo "[install] the stack does not import; see the error above" >&2; \
-       $VENV/bin/python -c "import internvl_mm, mmcv.ops, mmpretrain, mmseg, mmdet, deepspeed"; exit 1; }
+# mmseg and mmdet import mmpretrain.models themselves: a .pth in site-packages applies internvl_mm's mmpretrain fix
+# wherever mmpretrain is imported, not only after "import internvl_mm" (internvl_mm/import_hook.py).
+"$VENV/bin/python" internvl_mm/import_hook.py > /dev/null
+# The toolboxes first: they must import without internvl_mm having been imported before them.
+CHECK="import mmseg.apis, mmdet.apis, mmpretrain.models, internvl_mm, mmcv.ops, deepspeed"
+$VENV/bin/python -c "$CHECK" 2>/dev/null \
+  || { echo "[install] the stack does not import; see the error above" >&2; $VENV/bin/python -c "$CHECK"; exit 1; }
 echo "$want" > "$STAMP"
 echo "[install] done in $(( $(date +%s) - start )) s"

@@ -4,6 +4,7 @@
 data_root = 'data/pretrain'
 tokenizer = 'data/InternVL-14B-224px'
 train_pipeline = [
+    dict(type='SeedFromSampleIndex'),  # augmentation follows the sample's place in training: exact resume
     dict(type='LoadImageFromFileOrTar'),
     dict(type='RandomResizedCrop', scale=196, crop_ratio_range=(0.5, 1.0), interpolation='bicubic'),
     dict(type='TokenizeCaption', tokenizer=tokenizer, max_length=80, tasks=('itc', )),
@@ -13,7 +14,7 @@ train_dataloader = dict(
     batch_size=256,
     num_workers=8,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='ResumableSampler', shuffle=True),
     dataset=dict(type='ImageTextDataset', data_root=data_root, ann_file='shards/{000000..099999}.tar',
                  pipeline=train_pipeline),
 )

@@ -2,13 +2,16 @@
 _base_ = './imagenet_probe_224.py'
 img_size = 448
 train_pipeline = [
+    dict(type='SeedFromSampleIndex'),  # augmentation follows the sample's place in training: exact resume
     dict(type='LoadImageFromFile'),
+    dict(type='CheckImageSize'),
     dict(type='RandomResizedCrop', scale=img_size, backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
+    dict(type='CheckImageSize'),
     dict(type='ResizeEdge', scale=img_size, edge='short', backend='pillow', interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=img_size),
     dict(type='PackInputs'),

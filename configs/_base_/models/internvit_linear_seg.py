@@ -1,5 +1,6 @@
 # The paper's linear probe for segmentation: frozen InternViT-6B-224px at 504 px, the last block's map only,
 # BatchNorm -> 1x1 classifier; slide inference with 504 windows and stride 322.
+_base_ = './internvit_seg_preprocessor.py'
 model = dict(
     type='EncoderDecoder',
     backbone=dict(

@@ -1,6 +1,7 @@
 # InternViT-6B-224px weights at 504 px (position embedding resized at load), taps after blocks 12/24/36/48,
 # the official x4/x2/x1/x0.5 pyramid, UperNet (1536 channels) and an FCN auxiliary head; activation checkpointing
 # on; slide inference with 504 windows and stride 322.
+_base_ = './internvit_seg_preprocessor.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     type='EncoderDecoder',

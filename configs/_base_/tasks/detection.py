@@ -3,7 +3,9 @@ custom_imports = dict(imports=['internvl_mm', 'internvl_mm.integrations.detectio
 default_scope = 'mmdet'
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50),
+    # log_metric_by_epoch=False: the loop is iteration-based, so val metrics go to TensorBoard at their iteration
+    # (by epoch they all landed at step 0, the never-advanced epoch)
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=5000, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),

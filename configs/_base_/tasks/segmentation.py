@@ -11,3 +11,19 @@ default_hooks = dict(
 )
 visualizer = dict(type='SegLocalVisualizer', vis_backends={{_base_.vis_backends}}, name='visualizer')
 log_processor = dict(by_epoch=False)
+# Test-time augmentation for `tools/test.py --tta` (as mmseg's configs: multi-scale + horizontal flip, the
+# predictions' logits averaged by SegTTAModel). Every segmentation dataset here loads with LoadImageFromFile +
+# CheckImageSize and
+# reduces the zero label; a dataset that differs overrides tta_pipeline.
+tta_model = dict(type='SegTTAModel')
+img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='CheckImageSize'),
+    dict(type='TestTimeAug',
+         transforms=[[dict(type='Resize', scale_factor=r, keep_ratio=True) for r in img_ratios],
+                     [dict(type='RandomFlip', prob=0., direction='horizontal'),
+                      dict(type='RandomFlip', prob=1., direction='horizontal')],
+                     [dict(type='LoadAnnotations', reduce_zero_label=True)],
+                     [dict(type='PackSegInputs')]]),
+]

@@ -21,10 +21,15 @@ class EvalProgressHook(Hook):
     def _step(self):
         if self._bar is not None:
             self._bar.update()
+            if self._bar.completed >= self._bar.task_num:
+                # end the bar's line with its last step: LoggerHook (a higher priority) logs the metrics in
+                # after_*_epoch before this hook's own after_*_epoch runs, and would continue the bar's line
+                self._finish()
 
     def _finish(self):
         if self._bar is not None:
             self._bar.file.write('\n')
+            self._bar.file.flush()
             self._bar = None
 
     def before_val_epoch(self, runner) -> None:

@@ -376,6 +376,11 @@ class InternViT(BlockCheckpointing, BaseModule):
         return listed if window_block_indexes is not None else set(range(self.num_layers)) - listed
 
     # -- configuration -------------------------------------------------------------------------------------------
+    @property
+    def num_features(self) -> int:
+        """Channels of each output (timm's name): ``embed_dims``, twice that for ``out_type='cls_patch_concat'``."""
+        return self.embed_dims * (2 if self.out_type == 'cls_patch_concat' else 1)
+
     def _freeze_stages(self):
         if self.frozen_stages < 0:
             return

@@ -5,16 +5,20 @@ _base_ = '../../../../configs/_base_/tasks/segmentation.py'
 custom_imports = dict(imports=[*_base_.custom_imports.imports, 'projects.shapes_demo.shapes.segmentation'],
                       allow_failed_imports=False)
 data_root = 'data/shapes/seg'
-data_preprocessor = dict(type='SegDataPreProcessor', mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5],
-                         bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size=(64, 64))
+# Inside the model, as mmseg's init_model and MMSegInferencer build cfg.model alone.
+model = dict(data_preprocessor=dict(type='SegDataPreProcessor', mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5],
+                                    bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size=(64, 64)))
 train_pipeline = [
+    dict(type='SeedFromSampleIndex'),  # augmentation follows the sample's place in training: exact resume
     dict(type='LoadImageFromFile'),
+    dict(type='CheckImageSize'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
+    dict(type='CheckImageSize'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs'),
 ]
@@ -22,7 +26,7 @@ train_dataloader = dict(
     batch_size=16,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    sampler=dict(type='ResumableInfiniteSampler', shuffle=True),
     dataset=dict(type='ShapesSegDataset', data_root=data_root,
                  data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
                  pipeline=train_pipeline),

@@ -15,6 +15,7 @@ model = dict(
                                  'qllama.lm_head')),
 )
 train_dataloader = dict(dataset=dict(pipeline=[
+    dict(type='SeedFromSampleIndex'),
     dict(type='LoadImageFromFileOrTar'),
     dict(type='TokenizeCaption', tokenizer={{_base_.tokenizer}}, max_length={{_base_.max_txt_len}},
          tasks=('itc', 'itm', 'itg')),

@@ -14,6 +14,7 @@ data_preprocessor = dict(type='mmpretrain.ClsDataPreprocessor', mean=[127.5, 127
                          to_rgb=True)
 # No flips or crops: left / right and the grid position are part of the captions.
 train_pipeline = [
+    dict(type='SeedFromSampleIndex'),  # augmentation follows the sample's place in training: exact resume
     dict(type='LoadImageFromFileOrTar'),
     dict(type='TokenizeCaption', tokenizer=tokenizer, max_length=max_txt_len, tasks=('itc', )),
     dict(type='PackInputs', algorithm_keys=['text_ids']),
@@ -29,7 +30,7 @@ train_dataloader = dict(
     batch_size=128,
     num_workers=0,
     persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='ResumableSampler', shuffle=True),
     dataset=dict(type='ImageTextDataset', data_root=data_root, ann_file='train.jsonl', pipeline=train_pipeline),
 )
 val_dataloader = dict(
