@@ -8,8 +8,8 @@ from tests.helpers import ROOT
 
 PACKAGE = osp.join(ROOT, 'internvl_mm')
 LOWER = ('internvl_mm.errors', 'internvl_mm.weights', 'internvl_mm.registry', 'internvl_mm.models')
-UPPER = ('internvl_mm.apis', 'internvl_mm.zoo', 'internvl_mm.engine', 'internvl_mm.datasets', 'internvl_mm.integrations',
-         'internvl_mm.evaluation', 'tools', 'projects')
+UPPER = ('internvl_mm.apis', 'internvl_mm.zoo', 'internvl_mm.engine', 'internvl_mm.datasets',
+         'internvl_mm.integrations', 'internvl_mm.evaluation', 'tools', 'projects')
 
 
 def _modules():

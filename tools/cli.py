@@ -198,6 +198,24 @@ def build_runner(cfg: Config, loaders=('train_dataloader', 'val_dataloader')):
     return runner
 
 
+def build_model(cfg: Config):
+    """The config's model alone, built in the config's scope with its top-level ``data_preprocessor`` (mmpretrain's
+    convention), as the runner would build it; a model the registry can not build is a ConfigError."""
+    from mmengine.registry import init_default_scope
+
+    from internvl_mm.registry import MODELS
+    init_default_scope(cfg.get('default_scope', 'mmengine'))
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    try:
+        return MODELS.build(model_cfg)
+    except (TypeError, KeyError, ValueError) as e:  # the registry's "class X: ..." for a model it can not build
+        if isinstance(e, UserError):
+            raise
+        raise ConfigError(f'the model can not be built: {e}') from e
+
+
 def use_plain_runner(cfg: Config) -> bool:
     """Evaluate with mmengine's Runner even if the config trains with a sharded strategy (evaluation needs no
     sharding, and the plain runner reads consolidated checkpoints). Returns whether the config was changed."""
@@ -352,7 +370,8 @@ def choose_resume_checkpoint(work_dir: str, requested: Optional[str], if_present
                 print(f'train: not resuming from {other}: {why}; using {path}', file=sys.stderr)
             return path
         skipped.append((path, problem))
-    raise CheckpointError(f'--resume: no complete checkpoint in {work_dir} ({"; ".join(f"{p}: {w}" for p, w in skipped)})')
+    reasons = '; '.join(f'{path}: {why}' for path, why in skipped)
+    raise CheckpointError(f'--resume: no complete checkpoint in {work_dir} ({reasons})')
 
 
 def set_aside_previous_run(work_dir: str, keep: Optional[str] = None) -> Optional[str]:

@@ -16,15 +16,13 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
 
 import internvl_mm  # noqa: E402,F401  (compat fixes + registrations)
 from internvl_mm.engine.checkpoints import load_checkpoint_strict  # noqa: E402
 from internvl_mm.errors import CheckpointError, ConfigError  # noqa: E402
 from internvl_mm.models import find_internvit  # noqa: E402
-from internvl_mm.registry import MODELS  # noqa: E402
 from internvl_mm.weights import save_safetensors_shards  # noqa: E402
-from tools.cli import load_config, one_line_errors  # noqa: E402
+from tools.cli import build_model, load_config, one_line_errors  # noqa: E402
 
 UNITS = {'KB': 1e3, 'MB': 1e6, 'GB': 1e9}
 
@@ -59,11 +57,7 @@ def main():
             raise CheckpointError(f'{args.out_dir} holds the checkpoint it would be written from; choose another '
                                   f'output folder')
         cfg = load_config(args.config)
-        init_default_scope(cfg.get('default_scope', 'mmengine'))
-        model_cfg = cfg.model.copy()
-        if cfg.get('data_preprocessor') is not None:
-            model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-        model = MODELS.build(model_cfg)
+        model = build_model(cfg)
         load_checkpoint_strict(model, args.checkpoint)
         weights = {k: v.detach().contiguous() for k, v in release_weights(model).items()}
         names = save_safetensors_shards(weights, args.out_dir, parse_size(args.max_shard_size))

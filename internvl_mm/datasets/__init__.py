@@ -2,6 +2,6 @@
 mmpretrain's datasets) are imported by :mod:`internvl_mm.integrations.classification`."""
 from .resumable import ResumableInfiniteSampler, ResumableSampler, SampleIndex, SeedFromSampleIndex
 from .subset import FractionSubset
-from . import image_text, resumable, transforms  # noqa: F401,E402  (image-text pairs, resumable sampling, transforms)
+from . import image_text, transforms  # noqa: F401,E402  (image-text pairs, LoadImageFromFileOrTar, TokenizeCaption)
 
 __all__ = ['FractionSubset', 'ResumableInfiniteSampler', 'ResumableSampler', 'SampleIndex', 'SeedFromSampleIndex']

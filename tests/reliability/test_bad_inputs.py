@@ -43,14 +43,11 @@ def inputs(tmp_path_factory, shapes_cls):
     """A folder of inputs: a copy of the shapes data (with an oversized and a tiny image in two variants), a
     checkpoint that fits the config, a truncated one, a refused pickle, a release folder and a broken shard index."""
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
 
-    from internvl_mm.registry import MODELS
     from internvl_mm.weights import save_safetensors_shards
+    from tools.cli import build_model
     root = tmp_path_factory.mktemp('inputs')
-    cfg = Config.fromfile(CLS)
-    init_default_scope(cfg.default_scope)
-    model = MODELS.build(dict(cfg.model, data_preprocessor=cfg.data_preprocessor))
+    model = build_model(Config.fromfile(CLS))
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, root / 'good.pth')
     data = (root / 'good.pth').read_bytes()
     (root / 'truncated.pth').write_bytes(data[:len(data) // 2])
@@ -86,8 +83,8 @@ CASES = {
                                        '{r}/truncated.pth'], 'truncated.pth: it is truncated'),
     'resume from a weights-only file': (['train.py', CLS, '--work-dir', '{r}/empty_work', '--resume', '{r}/good.pth'],
                                         'holds weights but no training state'),
-    'empty training set': (['train.py', CLS, '--work-dir', '{r}/work_empty_set', '--cfg-options', *_roots('{r}/no_samples'),
-                            *NO_WORKERS], 'ShapesClsDataset has no samples'),
+    'empty training set': (['train.py', CLS, '--work-dir', '{r}/work_empty_set', '--cfg-options',
+                            *_roots('{r}/no_samples'), *NO_WORKERS], 'ShapesClsDataset has no samples'),
     'test a truncated checkpoint': (['test.py', CLS, '{r}/truncated.pth'], 'is truncated or corrupt'),
     'test a refused pickle': (['test.py', CLS, '{r}/pickled.pth'], 'can not be loaded safely'),
     'broken shard index': (['test.py', CLS, '{r}/bad_index'], 'is not a readable shard index'),
@@ -126,12 +123,9 @@ def test_one_odd_sized_image_does_not_change_the_others_predictions(tmp_path, sh
     first_image = (data / 'meta' / 'val.txt').read_text().split()[0]
     Image.open(data / 'val' / first_image).resize((128, 96)).save(data / 'val' / first_image)
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
 
-    from internvl_mm.registry import MODELS
-    cfg = Config.fromfile(CLS)
-    init_default_scope(cfg.default_scope)
-    model = MODELS.build(dict(cfg.model, data_preprocessor=cfg.data_preprocessor))
+    from tools.cli import build_model
+    model = build_model(Config.fromfile(CLS))
     model.init_weights()
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, tmp_path / 'random.pth')
     scores = {}

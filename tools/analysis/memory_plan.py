@@ -14,14 +14,12 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 import torch  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
 
-from internvl_mm.errors import ConfigError, UserError  # noqa: E402
+from internvl_mm.errors import UserError  # noqa: E402
 from internvl_mm.models.backbones.intern_vit import find_internvit  # noqa: E402
-from internvl_mm.registry import MODELS  # noqa: E402
 from tools.analysis.lib.memory import (byte_unit, deepspeed_estimates, fmt_bytes, fmt_params,  # noqa: E402
                                        format_plan, measure_activations, model_facts, plan)
-from tools.cli import load_config, one_line_errors  # noqa: E402
+from tools.cli import build_model, load_config, one_line_errors  # noqa: E402
 
 
 def find_backbone(model):
@@ -44,15 +42,8 @@ def training_forward(model, images: torch.Tensor):
 
 
 def build_on_meta(cfg):
-    init_default_scope(cfg.get('default_scope', 'mmengine'))
-    model_cfg = cfg.model.copy()
-    if cfg.get('data_preprocessor') is not None:
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    try:
-        with torch.device('meta'):
-            return MODELS.build(model_cfg)
-    except (TypeError, KeyError, ValueError) as e:  # the registry's "class X: ..." for a model it can not build
-        raise ConfigError(f'the model can not be built: {e}') from e
+    with torch.device('meta'):
+        return build_model(cfg)
 
 
 def main():

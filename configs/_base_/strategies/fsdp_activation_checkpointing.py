@@ -1,3 +1,4 @@
-# FSDP that also owns activation checkpointing (every block the model declares); the models' own with_cp is switched off.
+# FSDP that also owns activation checkpointing (every block the model declares); the models' own with_cp is
+# switched off.
 _base_ = './fsdp.py'
 strategy = dict(activation_checkpointing=dict(check_fn='checkpointable_blocks'))

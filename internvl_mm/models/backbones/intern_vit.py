@@ -443,7 +443,8 @@ class InternViT(BlockCheckpointing, BaseModule):
             raise CheckpointError(f'{checkpoint} holds no InternViT weights (first keys: {list(source)[:5]}). '
                                   f'Pass prefix=... if the backbone sits under a prefix such as "backbone.".')
         report = load_weights(self, view, what='InternViT',
-                              ignore_unexpected=lambda k: convert_checkpoint_key(k) is None, hint='is it the right architecture (norm type, qkv bias, QK-norm, embed_dims)?')
+                              ignore_unexpected=lambda k: convert_checkpoint_key(k) is None,
+                              hint='is it the right architecture (norm type, qkv bias, QK-norm, embed_dims)?')
         ignored = [k for k in source if not k.startswith(prefix or '')] + [(prefix or '') + k for k in report.ignored]
         groups = sorted({k.split('.')[0] for k in ignored})
         MMLogger.get_current_instance().info(

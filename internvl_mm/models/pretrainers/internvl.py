@@ -262,7 +262,7 @@ class InternVL(BaseModel):
         modules = dict(self.named_modules())
         for name in names:
             owner, _, attr = name.rpartition('.')
-            module, param = modules[owner], getattr(modules[owner], attr)
+            param = getattr(modules[owner], attr)
             if name == 'text_projection':
                 nn.init.normal_(param, std=self.qllama.hidden_size**-0.5)
             elif name == 'logit_scale':

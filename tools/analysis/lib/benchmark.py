@@ -34,7 +34,7 @@ from torch.utils._pytree import tree_leaves
 
 from internvl_mm.models.backbones.intern_vit import InternViT, resolve_arch
 
-from .flops import MatMul, ViTShape, internvit_macs, matmul_shapes, tokens_for
+from .flops import ViTShape, matmul_shapes, tokens_for
 from .reference import to_transformers_layout, transformers_reference
 
 # preset -> (arch, blocks run on the CPU by default; on CUDA every preset runs at full depth)

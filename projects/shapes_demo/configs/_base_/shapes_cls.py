@@ -15,7 +15,8 @@ train_pipeline = [
 ]
 # Every test image at the training size: a batch is padded to its largest image and InternViT attends to padding,
 # so one odd-sized image would change the predictions of the others in its batch.
-test_pipeline = [dict(type='LoadImageFromFile'), dict(type='CheckImageSize'), dict(type='Resize', scale=(64, 64)), dict(type='PackInputs')]
+test_pipeline = [dict(type='LoadImageFromFile'), dict(type='CheckImageSize'), dict(type='Resize', scale=(64, 64)),
+                 dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=64,
     num_workers=2,
