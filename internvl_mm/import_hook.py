@@ -7,6 +7,11 @@ only, by path: the package itself is not imported then) and :func:`install` puts
 that does nothing until ``mmpretrain`` is first imported. Right after mmpretrain's ``__init__`` has run (it imports
 ``mmpretrain.utils.dependency`` but not ``mmpretrain.models``) the finder imports ``internvl_mm.compat`` (so all of
 internvl_mm's fixes apply) and calls the fix, then removes itself.
+
+The same mechanism routes ``mim download``'s file downloads through the zoo (openmim has no plugin hook for it):
+when mim imports ``mim.utils``, :func:`route_mim_downloads` wraps its ``download_from_file`` so that the URLs of zoo
+releases are fetched by :func:`internvl_mm.zoo.mim.download_for_mim` (verified, resumable) and every other URL by
+mim itself. Nothing of internvl_mm is imported until a download starts.
 """
 import importlib.abc
 import sys
@@ -30,11 +35,38 @@ def trigger():
     compat.skip_mmpretrain_multimodal()
 
 
-class AfterMmpretrain(importlib.abc.MetaPathFinder):
-    """Finds nothing itself; wraps the real loader of ``mmpretrain`` so that :func:`trigger` runs after it."""
+def route_mim_downloads(mim_utils):
+    """Wrap ``mim.utils.download_from_file`` (mim's download command imports it from there when it runs)."""
+    original = mim_utils.download_from_file
+    if getattr(original, 'routes_zoo_urls', False):
+        return
+
+    def download_from_file(url, dest_path, hash_prefix=None, check_certificate=True):
+        try:
+            from internvl_mm.zoo.mim import download_for_mim
+        except ModuleNotFoundError as e:  # internvl_mm uninstalled, the .pth left behind
+            if e.name != 'internvl_mm':
+                raise
+        else:
+            if download_for_mim(url, dest_path):
+                return
+        return original(url, dest_path, hash_prefix=hash_prefix, check_certificate=check_certificate)
+
+    download_from_file.routes_zoo_urls = True
+    download_from_file.__wrapped__ = original
+    mim_utils.download_from_file = download_from_file
+
+
+class AfterImport(importlib.abc.MetaPathFinder):
+    """Finds nothing itself; wraps the real loader of the module ``target`` so that ``callback(module)`` runs
+    right after the module has executed."""
+    target = ''
+
+    def callback(self, module):
+        raise NotImplementedError
 
     def find_spec(self, name, path=None, target=None):
-        if name != 'mmpretrain':
+        if name != self.target:
             return None
         sys.meta_path.remove(self)  # once, and no recursion into the finders below
         for finder in sys.meta_path:
@@ -48,18 +80,33 @@ class AfterMmpretrain(importlib.abc.MetaPathFinder):
 
         def exec_module(module):
             original(module)
-            trigger()
+            self.callback(module)
 
         loader.exec_module = exec_module  # this module's loader object only
         return spec
 
 
-def install():
-    """Idempotent; when mmpretrain is already imported the fix is applied now."""
-    if 'mmpretrain' in sys.modules:
+class AfterMmpretrain(AfterImport):
+    target = 'mmpretrain'
+
+    def callback(self, module):
         trigger()
-    elif not any(type(f).__name__ == AfterMmpretrain.__name__ for f in sys.meta_path):
-        sys.meta_path.insert(0, AfterMmpretrain())
+
+
+class AfterMimUtils(AfterImport):
+    target = 'mim.utils'
+
+    def callback(self, module):
+        route_mim_downloads(module)
+
+
+def install():
+    """Idempotent; a watched module that is already imported gets its fix now."""
+    for finder in (AfterMmpretrain, AfterMimUtils):
+        if finder.target in sys.modules:
+            finder().callback(sys.modules[finder.target])
+        elif not any(type(f).__name__ == finder.__name__ for f in sys.meta_path):
+            sys.meta_path.insert(0, finder())
 
 
 def write_pth(site_packages: str) -> str:

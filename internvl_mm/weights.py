@@ -17,6 +17,7 @@ load-state-dict pre-hooks (where each model adapts official layouts and resizes 
 placeholders, so nothing is read before the keys and shapes are known to fit; then tensors are copied one at a time.
 """
 import fnmatch
+import hashlib
 import json
 import os
 import os.path as osp
@@ -50,10 +51,12 @@ class LazyStateDict(Mapping):
 
     def __init__(self, source: str):
         self.source = source
+        self.files: List[str] = []  # the files read, in the order added (an index first for sharded releases)
         self._key_to_reader: Dict[str, '_FileReader'] = {}
 
     def _add_file(self, path: str, keys=None):
         reader = _open_file(path)
+        self.files.append(path)
         if keys is not None:
             absent = sorted(set(keys) - set(reader.keys()))
             if absent:
@@ -232,6 +235,32 @@ def open_state_dict(path: str) -> LazyStateDict:
     return state
 
 
+_DIGESTS: Dict[tuple, str] = {}
+
+
+def file_sha256(path: str) -> str:
+    """SHA-256 of a file, computed once per process for an unchanged file (same size and mtime)."""
+    stat = os.stat(path)
+    key = (osp.realpath(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        digest = hashlib.sha256()
+        with open(path, 'rb') as f:
+            for chunk in iter(lambda: f.read(1 << 24), b''):
+                digest.update(chunk)
+        _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
+
+
+def source_digest(path: str) -> str:
+    """The SHA-256 identity of a checkpoint source: the file's own digest for one file; for a sharded release,
+    the digest of its ``name digest`` lines (index and shards), so any changed shard changes it."""
+    files = open_state_dict(path).files
+    if len(files) == 1:
+        return file_sha256(files[0])
+    lines = ''.join(f'{osp.basename(f)} {file_sha256(f)}\n' for f in files)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
 def _add_sharded(state: LazyStateDict, index_path: str):
     try:
         with open(index_path) as f:
@@ -242,6 +271,7 @@ def _add_sharded(state: LazyStateDict, index_path: str):
     if not isinstance(weight_map, dict):
         raise CheckpointError(f'{index_path} has no "weight_map"; it is not a shard index.')
     folder = osp.dirname(index_path)
+    state.files.append(index_path)
     by_file: Dict[str, List[str]] = {}
     for key, file in weight_map.items():
         by_file.setdefault(file, []).append(key)

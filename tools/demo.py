@@ -57,6 +57,11 @@ TASKS = [
              smoke_options=('train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'train_dataloader.batch_size=4',
                             'default_hooks.checkpoint.interval=2'),
              init_from='classification'),
+    DemoTask('segmentation-lora', 'seg',
+             osp.join(CONFIGS, 'segmentation', 'upernet-lora_internvit-demo_shapes-seg.py'), ['mIoU', 'aAcc'], 70.0, 5,
+             smoke_options=('train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'train_dataloader.batch_size=4',
+                            'default_hooks.checkpoint.interval=2'),
+             init_from='classification'),
     DemoTask('detection', 'det', osp.join(CONFIGS, 'detection', 'mask-rcnn_internvit-demo_shapes-det.py'),
              ['coco/bbox_mAP', 'coco/segm_mAP', 'coco/bbox_mAP_50'], 0.50, 8,
              smoke_options=('train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'train_dataloader.batch_size=2',
@@ -135,7 +140,14 @@ def run_task(task: DemoTask, work_root: str, data_root: str, smoke: bool = False
     return dict(task=task.name, config=osp.basename(task.config),
                 metrics={m: float(values[m]) for m in task.metrics if m in values}, target=task.target,
                 train_s=train_time, total_s=time.time() - start, budget_s=task.budget_minutes * 60,
-                scalars=first_and_last(work, task.train_scalars), peak_mb=peak_memory_mb(work))
+                scalars=first_and_last(work, task.train_scalars), peak_mb=peak_memory_mb(work),
+                trainable=trainable_parameters(work), checkpoint_mb=osp.getsize(checkpoint) / 2**20)
+
+
+def trainable_parameters(work: str) -> Optional[int]:
+    """The trainable parameter count the optimizer constructor logged (adapters + head for LoRA)."""
+    found = re.findall(r'trainable tensors \((\d+) parameters\)', open(osp.join(work, 'train.log')).read())
+    return int(found[-1]) if found else None
 
 
 # A training scalar "falls" when the mean of its last few logged values is clearly below that of its first few (one
@@ -177,18 +189,23 @@ def _mb(value: Optional[float]) -> str:
     return '-' if value is None else f'{value:,.0f} MB'
 
 
+def _count(value: Optional[int]) -> str:
+    return '-' if value is None else f'{value / 1e6:.2f}M'
+
+
 def print_table(rows: List[dict]):
-    header = (f'{"task":<16} {"config":<48} {"metric":<28} {"value":>7} {"target":>7} {"train":>7} {"total":>7} '
-              f'{"peak mem":>9}')
+    header = (f'{"task":<18} {"config":<48} {"metric":<28} {"value":>7} {"target":>7} {"train":>7} {"total":>7} '
+              f'{"peak mem":>9} {"trainable":>9} {"ckpt":>8}')
     print('\n' + header + '\n' + '-' * len(header))
     for r in rows:
         for i, (name, value) in enumerate(r['metrics'].items()):
             first = i == 0
-            print(f'{r["task"] if first else "":<16} {r["config"] if first else "":<48} {name:<28} {value:>7.2f} '
+            print(f'{r["task"] if first else "":<18} {r["config"] if first else "":<48} {name:<28} {value:>7.2f} '
                   f'{(">=" + format(r["target"], "g")) if first else "":>7} '
                   f'{(format(r["train_s"] / 60, ".1f") + "m") if first else "":>7} '
                   f'{(format(r["total_s"] / 60, ".1f") + "m") if first else "":>7} '
-                  f'{_mb(r["peak_mb"]) if first else "":>9}')
+                  f'{_mb(r["peak_mb"]) if first else "":>9} {_count(r["trainable"]) if first else "":>9} '
+                  f'{(format(r["checkpoint_mb"], ".1f") + " MB") if first else "":>8}')
     print()
     for r in rows:
         main = next(iter(r['metrics'].values()), float('nan'))

@@ -5,7 +5,7 @@
 CHECKPOINT is anything tools/test.py reads (a checkpoint of any strategy, a consolidated file, a release folder).
 An InternVL-C/G model is written as a whole, in the InternVL-14B-224px layout; any other model (a classifier,
 segmentor or detector) has its InternViT written in the InternViT-6B / 300M release layout, which ``init_cfg``,
-``load_from`` and the official code read. Checkpoints themselves always stay in parameter names: this is the one
+``load_from`` and the official code read; adapters (LoRA / DoRA) are merged into the weights first. Checkpoints themselves always stay in parameter names: this is the one
 place where the release layout is written.
 """
 import argparse
@@ -23,6 +23,7 @@ from internvl_mm.errors import CheckpointError, ConfigError  # noqa: E402
 from internvl_mm.models import find_internvit  # noqa: E402
 from internvl_mm.weights import save_safetensors_shards  # noqa: E402
 from tools.cli import build_model, load_config, one_line_errors  # noqa: E402
+from tools.peft_merge import merge_all_adapters  # noqa: E402
 
 UNITS = {'KB': 1e3, 'MB': 1e6, 'GB': 1e9}
 
@@ -59,6 +60,7 @@ def main():
         cfg = load_config(args.config)
         model = build_model(cfg)
         load_checkpoint_strict(model, args.checkpoint)
+        merge_all_adapters(model)  # a release holds plain weights
         weights = {k: v.detach().contiguous() for k, v in release_weights(model).items()}
         names = save_safetensors_shards(weights, args.out_dir, parse_size(args.max_shard_size))
     print(f'wrote {len(weights)} tensors in {len(names)} shard(s) to {args.out_dir}')

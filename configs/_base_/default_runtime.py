@@ -11,6 +11,8 @@ env_cfg = dict(
 )
 # Text logs and TensorBoard event files side by side in the work dir.
 vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
+# Adapter-tuned backbones (model.backbone.adapter) save adapters + head only; a no-op for every other model.
+default_hooks = dict(adapter_checkpoint=dict(type='AdapterCheckpointHook'))
 log_level = 'INFO'
 load_from = None
 resume = False

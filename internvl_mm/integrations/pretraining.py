@@ -7,3 +7,5 @@ Imported by every config built on ``configs/_base_/tasks/pretraining.py``: impor
 fail when it is loaded, naming mmpretrain, if mmpretrain is missing.
 """
 import mmpretrain  # noqa: F401
+# The ImageNet robustness sets (built on mmpretrain's datasets), for the zero-shot robustness configs.
+from internvl_mm.datasets import imagenet_variants  # noqa: F401,E402

@@ -31,6 +31,9 @@ class ZooModel:
     # 'backbone': an InternViT alone (its keys fill a task model's ``backbone``); 'model': a whole InternVL-C/G
     # whose keys are the model's own.
     contents: str = 'backbone'
+    # The release's weights file: the shard index of the sharded 6B / 14B releases, the single file of the 300M
+    # ones. The metafiles' Weights name it (``weights_url``); ``mim download`` fetches the whole release for it.
+    weights_file: str = 'model.safetensors.index.json'
 
     @property
     def pinned(self) -> bool:
@@ -39,6 +42,11 @@ class ZooModel:
     @property
     def hub_url(self) -> str:
         return f'https://huggingface.co/{self.repo_id}/tree/{self.revision}'
+
+    @property
+    def weights_url(self) -> str:
+        """The file URL of the release's weights at its revision: the metafiles' ``Weights``."""
+        return f'https://huggingface.co/{self.repo_id}/resolve/{self.revision}/{self.weights_file}'
 
 
 _6B_224_PARAMS = 5_902_793_600
@@ -59,9 +67,10 @@ ZOO: Dict[str, ZooModel] = {m.name: m for m in (
              '9d1a4344077479c93d42584b6941c64d795d508d', '6b-448', _6B_448_PARAMS,
              '11.1 GB', 'MLLM vision encoder (InternVL 2.5)'),
     ZooModel('internvit-300m-448px', 'OpenGVLab/InternViT-300M-448px', 'main', '300m', _300M_PARAMS,
-             '~0.6 GB', 'MLLM vision encoder (InternVL2 1B-8B)'),
+             '~0.6 GB', 'MLLM vision encoder (InternVL2 1B-8B)', weights_file='model.safetensors'),
     ZooModel('internvit-300m-448px-v2_5', 'OpenGVLab/InternViT-300M-448px-V2_5', 'main', '300m', _300M_PARAMS,
-             '~0.6 GB', 'MLLM vision encoder (InternVL 2.5 / 3)'),
+             '~0.6 GB', 'MLLM vision encoder (InternVL 2.5 / 3)',
+             weights_file='model.safetensors'),
     ZooModel('internvl-14b-224px', 'OpenGVLab/InternVL-14B-224px', 'main', '6b-224', _6B_224_PARAMS,
              '27.7 GB', 'InternVL-C/G: zero-shot classification, retrieval, captioning', contents='model'),
 )}

@@ -1,11 +1,8 @@
 """internvl_mm.apis: create_model (presets, zoo weights through the fake hub, features_only, pretrained_cfg,
-errors), create_model_and_transforms + get_tokenizer (InternVL-C with the ITC prefix added by the tokenizer), and
-the README snippets of "## Using InternViT", run with tiny models behind the zoo names."""
-import dataclasses
+errors), create_model_and_transforms + get_tokenizer (InternVL-C with the ITC prefix added by the tokenizer). The
+README snippets run in tests/test_readme_snippets.py."""
 import os
 import os.path as osp
-import re
-import shlex
 
 import numpy as np
 import pytest
@@ -21,10 +18,8 @@ from internvl_mm.errors import ConfigError, MissingFileError
 from internvl_mm.models import InternViT
 from internvl_mm.models.language.tokenizer import ITC_PREFIX, InternVLTokenizer
 from internvl_mm.weights import save_safetensors_shards
-from internvl_mm.zoo import ZOO
-from tests.helpers import CONFIGS_ROOT, DEMO_CONFIGS, ROOT, random_internvit, to_hf_layout
+from tests.helpers import CONFIGS_ROOT, DEMO_CONFIGS, random_internvit, to_hf_layout
 from tests.zoo.conftest import Release, hub, publish, release  # noqa: F401  (hub, release: fixtures)
-from tools import extract_features as extract_tool
 
 TINY_INTERNVL = dict(backbone=dict(arch='tiny'), qllama=dict(arch='tiny'), num_query_token=4, embed_dim=32,
                      attn_pool_num_heads=4, max_txt_len=48)
@@ -235,54 +230,3 @@ def test_a_config_file(tmp_path, shapes_caption):
     with pytest.raises(ConfigError, match='names no zoo release'):
         create_model_and_transforms(config, pretrained=True)
 
-
-# -- the README ------------------------------------------------------------------------------------------------------
-def readme_blocks():
-    """(language, code) of each fenced block of README.md's "## Using InternViT" section."""
-    with open(osp.join(ROOT, 'README.md')) as f:
-        text = f.read()
-    section = re.search(r'^## Using InternViT\n(.*?)(?=^## )', text, re.S | re.M).group(1)
-    return re.findall(r'^```(\w+)\n(.*?)^```', section, re.S | re.M)
-
-
-# The first snippet names a 6B model and a local folder: it runs with the tiny model and the tiny release.
-FIRST_SNIPPET = {"arch='6b-224'": "arch='tiny'", 'out_indices=(11, 23, 35, 47)': 'out_indices=(0, 1, 2, 3)'}
-
-
-def test_readme_snippets_run(hub, release, tiny_internvl, shapes_caption, tmp_path, monkeypatch):
-    blocks = readme_blocks()
-    assert [lang for lang, _ in blocks] == ['python', 'python', 'python', 'bash', 'python']
-    # the zoo names of the snippets serve tiny releases
-    for name in ('internvit-6b-224px', 'internvit-6b-448px-v1-5'):
-        monkeypatch.setitem(ZOO, name, dataclasses.replace(ZOO[name], arch='tiny'))
-        publish(hub, name, release)
-    publish(hub, 'internvl-14b-224px', tiny_internvl_release(osp.join(shapes_caption, 'tokenizer')))
-    folder = tmp_path / 'InternViT-6B-224px'
-    save_safetensors_shards(to_hf_layout(release.state_dict), str(folder), max_shard_bytes=1 << 30)
-    monkeypatch.chdir(tmp_path)
-    os.makedirs('data/images/sub')
-    for i in range(5):
-        Image.fromarray(np.random.RandomState(i).randint(0, 255, (40, 60, 3), dtype=np.uint8)).save(
-            f'data/images/{"sub/" if i % 2 else ""}{i}.png')
-    Image.new('RGB', (64, 64), 'orange').save('cat.jpg')
-
-    results = {}
-    for lang, code in blocks:
-        if lang == 'python':  # each block on its own, as a reader copies it
-            scope = {}
-            if 'InternViT(' in code:
-                for old, new in dict(FIRST_SNIPPET, **{'/path/to/InternViT-6B-224px': str(folder)}).items():
-                    assert old in code, f'the README snippet changed: {old!r} is gone; update FIRST_SNIPPET'
-                    code = code.replace(old, new)
-            exec(compile(code, 'README.md', 'exec'), scope)
-            results.update(scope)
-        else:
-            for line in code.strip().splitlines():
-                argv = shlex.split(line.split('#')[0])
-                assert argv[:2] == ['python', 'tools/extract_features.py'], line
-                extract_tool.main(argv[2:] + ['--no-progress'])
-    assert results['pooled'].shape == (2, 64) and results['tokens'].shape == (2, 17, 64)
-    assert [m.shape for m in results['maps']] == [(1, 64, 4, 4)] * 4
-    assert results['probs'].shape == (1, 2)
-    assert len(results['names']) == 5 and results['features'].shape == (5, 64)
-    assert os.path.isfile('work_dirs/clip-features/index.json')

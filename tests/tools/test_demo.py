@@ -17,6 +17,12 @@ def test_demo_smoke(tmp_path):
         assert os.listdir(tmp_path / 'work' / task / 'predictions'), task  # --show-dir wrote images
     train_log = (tmp_path / 'work' / 'segmentation' / 'train.log').read_text()
     assert 'Loaded 56 InternViT tensors' in train_log  # started from the classification checkpoint
+    # the LoRA row: adapters + head trained, a smaller checkpoint than full tuning's
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()
+            if line.startswith(('segmentation ', 'segmentation-lora '))}
+    full, lora = rows['segmentation'], rows['segmentation-lora']
+    assert float(lora[-3].rstrip('M')) < float(full[-3].rstrip('M'))  # trainable parameters
+    assert float(lora[-2]) < float(full[-2])  # checkpoint MB
 
 
 def test_training_scalars_fall_only_when_their_windows_do_and_peak_memory_is_read(tmp_path):

@@ -48,7 +48,7 @@ def test_mim_search_reads_the_index_of_an_installed_package(tmp_path, monkeypatc
     monkeypatch.setattr(search, 'get_installed_path', lambda name: str(package))
     table = search.get_model_info('internvl_mm', models=['internvit'], to_dict=True)
     assert set(table) == set(zoo.ZOO) - {'internvl-14b-224px'}
-    assert table['internvit-6b-448px-v1-5']['weight'] == zoo.get_model('internvit-6b-448px-v1-5').hub_url
+    assert table['internvit-6b-448px-v1-5']['weight'] == zoo.get_model('internvit-6b-448px-v1-5').weights_url
     probes = search.get_model_info('internvl_mm', training_datasets=['imagenet-1k'], to_dict=True)
     assert probes['linear-probe_internvit-6b-224px_8xb128_in1k']['imagenet-1k/top_1_accuracy'] == 88.2
 
@@ -58,7 +58,11 @@ def test_the_backbone_metafile_is_the_catalog():
     assert list(entries) == list(zoo.ZOO)
     for name, entry in entries.items():
         model = zoo.get_model(name)
-        assert entry['Weights'] == model.hub_url
+        assert entry['Weights'] == model.weights_url  # a file URL at the pinned revision (mim download's)
+        assert entry['Weights'].startswith(f'https://huggingface.co/{model.repo_id}/resolve/{model.revision}/')
+        cfg = Config.fromfile(os.path.join(ROOT, entry['Config']), import_custom_modules=False)
+        assert cfg.model.backbone.init_cfg.checkpoint == f'zoo://{name}'
+        assert cfg.model.backbone.arch == model.arch
         assert entry['Metadata']['Parameters'] == model.params
         assert 'FLOPs' in entry['Metadata']  # null until tools/analysis/get_flops.py measures it
 

@@ -1,7 +1,8 @@
+from .adapter_checkpoint import AdapterCheckpointHook
 from .bf16_backbone import BF16BackboneHook
 from .ema import TrainableEMAHook
 from .eval_progress import EvalProgressHook
 from .peak_memory import PeakMemoryHook
 from .random_state import RandomStateHook
 
-__all__ = ['BF16BackboneHook', 'EvalProgressHook', 'PeakMemoryHook', 'RandomStateHook', 'TrainableEMAHook']
+__all__ = ['AdapterCheckpointHook', 'BF16BackboneHook', 'EvalProgressHook', 'PeakMemoryHook', 'RandomStateHook', 'TrainableEMAHook']

@@ -3,6 +3,8 @@
 - A frozen backbone (linear probe, head tuning) is cast to bf16 as a whole: half the weight memory, bf16 kernels.
 - A trainable backbone (full tuning) keeps fp32 weights, which are its optimizer's master copies, and runs its
   forward under bf16 autocast: matmuls in bf16, norms and softmax in fp32, gradients back into fp32 weights.
+- An adapter-tuned backbone (LoRA / DoRA) runs under autocast too, with its frozen base weights stored in bf16
+  (half their memory; they are never updated and adapter checkpoints do not hold them) and the adapters in fp32.
 Either way its outputs are cast to fp32 for the neck and heads.
 """
 import torch
@@ -34,6 +36,10 @@ class BF16BackboneHook(Hook):
         backbone: nn.Module = model.get_submodule(self.module)
         if any(p.requires_grad for p in backbone.parameters()):
             device_type = next(backbone.parameters()).device.type
+            if getattr(backbone, 'adapter', None):
+                for param in backbone.parameters():
+                    if not param.requires_grad and param.is_floating_point():
+                        param.data = param.data.to(torch.bfloat16)
             self._handles = [
                 backbone.register_forward_pre_hook(lambda m, args: self._enter_autocast(device_type)),
                 backbone.register_forward_hook(lambda m, args, out: self._exit_autocast(out), always_call=True),

@@ -36,9 +36,10 @@ def clean_name(name: str) -> str:
 
 def decays(name: str, owner: nn.Module) -> bool:
     """Weight decay applies to weights of linear / conv / embedding layers: not to biases, norms, layer scales,
-    position embeddings or learned tokens."""
+    position embeddings, learned tokens or DoRA's magnitudes (a norm-like per-channel scale)."""
     leaf = name.rsplit('.', 1)[-1]
-    return not (leaf.endswith('bias') or leaf in NO_DECAY_NAMES or 'norm' in type(owner).__name__.lower())
+    return not (leaf.endswith('bias') or leaf in NO_DECAY_NAMES or 'norm' in type(owner).__name__.lower()
+                or '.lora_magnitude_vector.' in name)
 
 
 def _named_parameters_with_owner(model: nn.Module):
@@ -95,8 +96,9 @@ Which parameters decay is decided from names and owning modules, not from tensor
         params.extend(groups.values())
         if prefix == '':
             logger = MMLogger.get_current_instance()
+            tensors = [p for g in groups.values() for p in g['params']]
             logger.info(f'LayerDecayOptimWrapperConstructor: {len(groups)} parameter groups, layer decay {rate}, '
-                        f'{sum(len(g["params"]) for g in groups.values())} trainable tensors')
+                        f'{len(tensors)} trainable tensors ({sum(p.numel() for p in tensors)} parameters)')
             for (lr, wd), group in groups.items():
                 logger.debug(f'  lr={lr:.3g} wd={wd:g}: {len(group["params"])} tensors, e.g. '
                              f'{group["param_names"][0]}')

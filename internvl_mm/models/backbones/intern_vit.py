@@ -19,9 +19,11 @@ from mmengine.model import BaseModule
 from timm.layers import DropPath
 from torch.autograd.function import once_differentiable
 
-from internvl_mm.errors import CheckpointError
+from internvl_mm.errors import CheckpointError, ConfigError
 from internvl_mm.registry import MODELS
-from internvl_mm.weights import PrefixView, load_weights, open_state_dict
+from internvl_mm.weights import (PendingTensor, PrefixView, load_weights, materialize, open_state_dict,
+                                 source_digest)
+import internvl_mm.models.adapters as adapters
 from ..block_checkpointing import BlockCheckpointing
 from ..presets import resolve_preset
 from .intern_vit_checkpoint import adapt_state_dict, convert_checkpoint_key, resize_pos_embed, to_release_state_dict
@@ -296,6 +298,10 @@ class InternViT(BlockCheckpointing, BaseModule):
         window_size / window_block_indexes / global_block_indexes: ViTDet-style window attention for
             high-resolution inputs; blocks get windows of ``window_size`` patches unless listed as global (give one
             of the two lists; with neither, every block is windowed).
+        adapter: parameter-efficient tuning, ``dict(type='LoRA'|'DoRA', rank=16, alpha=16, dropout=0.,
+            targets=('qkv', 'proj', 'fc1', 'fc2'), blocks=None)`` (see :mod:`..adapters`): every base weight is
+            frozen and only the adapters train. Checkpoints then hold the adapters and a pointer to the base
+            weights of ``init_cfg``, which every load path refills.
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH_OR_ZOO_NAME, prefix=None)`` loads official weights
             in any layout (see :mod:`.intern_vit_checkpoint`).
     """
@@ -318,6 +324,7 @@ class InternViT(BlockCheckpointing, BaseModule):
                  window_size: int = 0,
                  window_block_indexes: Optional[Sequence[int]] = None,
                  global_block_indexes: Optional[Sequence[int]] = None,
+                 adapter: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         spec = resolve_arch(arch)
@@ -358,7 +365,38 @@ class InternViT(BlockCheckpointing, BaseModule):
         self.set_grad_checkpointing(with_cp)
         self._pos_embed_cache: Dict[tuple, torch.Tensor] = {}
         self._freeze_stages()
+        self.adapter = dict(adapter) if adapter else None
+        if self.adapter:
+            self._inject_adapters()
         self.register_load_state_dict_pre_hook(InternViT._adapt_checkpoint)
+
+    def _inject_adapters(self):
+        adapters.inject_adapters(self, self.adapter, self.num_layers)
+        frozen = sorted({int(k.split('.')[1]) for k in self.adapter_keys()
+                         if int(k.split('.')[1]) < self.frozen_stages})
+        if frozen:
+            raise ConfigError(f'adapters in blocks {frozen} lie inside frozen_stages={self.frozen_stages}, which run '
+                              f'without gradients; put the adapters after the frozen blocks (adapter blocks=...) or '
+                              f'lower frozen_stages')
+
+    def adapter_keys(self) -> List[str]:
+        """Names of the adapter parameters (empty without ``adapter``)."""
+        return [k for k, _ in self.named_parameters() if adapters.is_adapter_key(k)]
+
+    def merge_adapters(self) -> int:
+        """Fold the adapters into the base weights (peft's merge); the backbone is a plain InternViT afterwards,
+        with the same outputs. Returns the number of layers merged."""
+        merged = adapters.merge_adapters(self)
+        self.adapter = None
+        return merged
+
+    def adapter_base(self) -> Optional[dict]:
+        """Where the frozen base weights come from (``init_cfg``'s source and prefix), or None when they were
+        not loaded from a checkpoint (an adapter checkpoint must then keep them)."""
+        cfg = self.init_cfg if isinstance(self.init_cfg, dict) else {}
+        if cfg.get('type') != 'Pretrained' or not cfg.get('checkpoint'):
+            return None
+        return dict(source=str(cfg['checkpoint']), prefix=cfg.get('prefix') or '')
 
     def _windowed_blocks(self, window_size, window_block_indexes, global_block_indexes) -> set:
         if not window_size:
@@ -414,20 +452,51 @@ class InternViT(BlockCheckpointing, BaseModule):
         if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
             self.load_pretrained(self.init_cfg['checkpoint'], prefix=self.init_cfg.get('prefix'))
             self._is_init = True
-            return
-        super().init_weights()
-        nn.init.trunc_normal_(self.pos_embed, std=0.02)
-        nn.init.trunc_normal_(self.cls_token, std=0.02)
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.trunc_normal_(m.weight, std=0.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
+        else:
+            super().init_weights()
+            nn.init.trunc_normal_(self.pos_embed, std=0.02)
+            nn.init.trunc_normal_(self.cls_token, std=0.02)
+            for m in self.modules():
+                if isinstance(m, nn.Linear):
+                    nn.init.trunc_normal_(m.weight, std=0.02)
+                    if m.bias is not None:
+                        nn.init.zeros_(m.bias)
+        if self.adapter:
+            adapters.reset_adapters(self)  # LoRA B = 0 again; DoRA magnitudes from the weights now in place
 
     def _adapt_checkpoint(self, state_dict: dict, prefix: str, *args) -> None:
-        """Load-state-dict pre-hook: official layouts and other grid / patch sizes -> this model."""
-        adapt_state_dict(state_dict, prefix, {k: v.shape for k, v in self.state_dict(keep_vars=True).items()})
+        """Load-state-dict pre-hook: official layouts and other grid / patch sizes -> this model; with adapters, an
+        adapter checkpoint's base weights are refilled from its base pointer and base names get peft's layout."""
+        own = {k: v.shape for k, v in self.state_dict(keep_vars=True).items()}
+        pointer = state_dict.pop(prefix + adapters.BASE_POINTER_KEY, None)
+        if pointer is not None:
+            self._refill_base(state_dict, prefix, pointer, own)
+        adapt_state_dict(state_dict, prefix, {adapters.base_name(k): v for k, v in own.items()})
+        if self.adapter:
+            adapters.adapter_layout_keys(state_dict, prefix, own)
         self._pos_embed_cache.clear()
+
+    def _refill_base(self, state_dict: dict, prefix: str, pointer, own: Dict[str, torch.Size]) -> None:
+        """Put the base weights an adapter checkpoint points at into ``state_dict`` (lazily when the other entries
+        are lazy), after checking the base's SHA-256 against the one recorded at save time."""
+        base = adapters.decode_base_pointer(materialize(pointer))
+        lazy = isinstance(pointer, PendingTensor)
+        try:
+            digest = source_digest(base['source'])
+        except (CheckpointError, FileNotFoundError) as e:
+            raise CheckpointError(f'this adapter checkpoint needs its base weights {base["source"]!r}, which can not '
+                                  f'be opened ({e}); make them available there, or load a merged checkpoint '
+                                  f'(tools/peft_merge.py)') from e
+        if digest != base['sha256']:
+            raise CheckpointError(f'the base weights {base["source"]!r} have SHA-256 {digest[:12]}..., but the adapters '
+                                  f'were trained on {base["sha256"][:12]}...; adapters only fit the base they were '
+                                  f'trained on')
+        source = PrefixView(open_state_dict(base['source']), base['prefix'])
+        present = {adapters.base_name(k[len(prefix):]) for k in state_dict if k.startswith(prefix)}
+        for key in source:
+            name = convert_checkpoint_key(key)
+            if name is not None and name not in present:
+                state_dict[prefix + name] = source.pending(key) if lazy else source[key]
 
     def load_pretrained(self, checkpoint: str, prefix: Optional[str] = None) -> Dict[str, List[str]]:
         """Load official weights from a file, release directory, shard index or ``zoo://`` name.
@@ -442,7 +511,7 @@ class InternViT(BlockCheckpointing, BaseModule):
         if not any(convert_checkpoint_key(k) is not None for k in view):
             raise CheckpointError(f'{checkpoint} holds no InternViT weights (first keys: {list(source)[:5]}). '
                                   f'Pass prefix=... if the backbone sits under a prefix such as "backbone.".')
-        report = load_weights(self, view, what='InternViT',
+        report = load_weights(self, view, what='InternViT', allow_missing=self.adapter_keys(),
                               ignore_unexpected=lambda k: convert_checkpoint_key(k) is None,
                               hint='is it the right architecture (norm type, qkv bias, QK-norm, embed_dims)?')
         ignored = [k for k in source if not k.startswith(prefix or '')] + [(prefix or '') + k for k in report.ignored]
@@ -454,6 +523,9 @@ class InternViT(BlockCheckpointing, BaseModule):
 
     def release_state_dict(self) -> Dict[str, torch.Tensor]:
         """The weights in the Hugging Face release layout (what ``tools/export_release.py`` writes)."""
+        if self.adapter_keys():
+            raise ConfigError('this InternViT has adapters, which a release does not hold: merge them first '
+                              '(InternViT.merge_adapters, or tools/peft_merge.py)')
         return to_release_state_dict(self.state_dict())
 
     # -- forward -------------------------------------------------------------------------------------------------

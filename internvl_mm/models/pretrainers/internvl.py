@@ -2,7 +2,9 @@
 
 - **InternVL-C** (stage 1): image = ``clip_projector``(all last-layer InternViT tokens, cls included); text = the
   hidden state of the EOS of ``<s> summarize:CAPTION </s>`` times ``text_projection``; symmetric InfoNCE over all
-  ranks with a learnable temperature (``logit_scale``, initialised to log(1/0.07), clamped at 100 as in CLIP).
+  ranks with a learnable temperature (``logit_scale``, initialised to log(1/0.07); training clamps it at 100 as CLIP
+  does, evaluation uses the checkpoint's value unclamped, as the official forward ``logit_scale.exp()`` does).
+  A pair whose caption is empty (``<s> summarize: </s>``) has its ITC target dropped, as the official code does.
 - **InternVL-G** (stage 2): ``num_query_token`` learnable queries pass through QLLaMA, cross-attending to the
   InternViT tokens; image = normalize(``clip_projector``(ViT tokens)) + normalize(``clip_projector2``(queries)).
   Training (InternViT and LLaMA frozen) sums ITC (``clip_projector2`` vs text), ITM (``itm_head`` averaged over the
@@ -20,6 +22,7 @@ pair :func:`convert_internvl_key` / :func:`internvl_key_to_official`, built on I
 """
 import fnmatch
 import math
+import os.path as osp
 import re
 from typing import Dict, List, Optional, Sequence
 
@@ -29,13 +32,15 @@ import torch.nn.functional as F
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModel
 
+from internvl_mm.errors import MissingFileError
 from internvl_mm.registry import MODELS
 from internvl_mm.weights import load_weights, materialize
 from ..backbones.intern_vit_checkpoint import convert_checkpoint_key, to_release_key
 from ..heads.attention_pooling import AttentionPooling
 from ..language.qllama import QLLaMA, build_attention_mask
 from ..language.tokenizer import ITC_PREFIX, PAD_ID, InternVLTokenizer, check_tokenizer_dir
-from .losses import contrastive_loss, logit_scale_value, sample_hard_negatives
+from .losses import (IGNORE_INDEX, contrastive_loss, cross_entropy_or_zero, logit_scale_value,
+                     sample_hard_negatives)
 from .prompts import resolve_class_names, resolve_templates
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -113,11 +118,17 @@ class InternVL(BaseModel):
         max_txt_len: longest token sequence of a prompt (80).
         zero_shot: ``dict(class_names=..., templates=...)`` (lists, files or names such as 'imagenet' /
             'openai_imagenet'): ``predict`` then scores images against the averaged prompt embeddings.
+        zero_shot_logit_scale: the factor of the cosine similarities whose softmax is ``pred_score``. None (the
+            default): the checkpoint's temperature exp(``logit_scale``), unclamped, as the official forward uses it;
+            a number (e.g. clip_benchmark's 100) overrides it. Rankings, and so every accuracy, are the same.
+        max_logit_scale: the clamp of exp(``logit_scale``) in the *training* ITC loss (CLIP's 100; None: no
+            clamp, as the released stage-2 fine-tuning code). In eval mode the loss uses the checkpoint's value.
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH, allow_missing=(...))`` loads a release folder or an
             mmengine checkpoint; ``allow_missing`` (glob patterns) names parts that may be absent (e.g.
             ``STAGE2_NEW_PARTS`` when stage 2 starts from a stage-1 checkpoint).
     """
     MODES = ('InternVL-C', 'InternVL-G')
+    PROMPTS_PER_PASS = 256  # zero-shot classifier: prompts per text-tower pass
     LOSSES = ('itc', 'itm', 'itg')
 
     def __init__(self,
@@ -133,7 +144,8 @@ class InternVL(BaseModel):
                  max_txt_len: int = 80,
                  label_smoothing: float = 0.0,
                  zero_shot: Optional[dict] = None,
-                 zero_shot_logit_scale: float = 100.0,
+                 zero_shot_logit_scale: Optional[float] = None,
+                 max_logit_scale: Optional[float] = 100.0,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -178,12 +190,21 @@ class InternVL(BaseModel):
         self.tokenizer_path = tokenizer
         self._tokenizer: Optional[InternVLTokenizer] = None
         self.zero_shot_logit_scale = zero_shot_logit_scale
+        if max_logit_scale is not None and max_logit_scale <= 0:
+            raise ValueError(f'max_logit_scale must be positive (CLIP: 100) or None, got {max_logit_scale}')
+        self.max_logit_scale = max_logit_scale
+        self._empty_forms: Dict[str, List[List[int]]] = {}
         self.zero_shot = None
         if zero_shot is not None:
             unknown = sorted(set(zero_shot) - {'class_names', 'templates'})
             if unknown or 'class_names' not in zero_shot:
                 raise ValueError(f'zero_shot takes class_names and templates, got {sorted(zero_shot)}')
-            self.zero_shot = (resolve_class_names(zero_shot['class_names']),
+            names = zero_shot['class_names']
+            # a class-name file that is not there yet (a data file of the evaluation set, e.g. Kinetics') is read
+            # when the classifier is first needed, so that the config builds without the data
+            deferred = isinstance(names, str) and not names.startswith('clip_benchmark:') and '/' in names \
+                and not osp.isfile(names)
+            self.zero_shot = (names if deferred else resolve_class_names(names),
                               resolve_templates(zero_shot.get('templates', ('{}', ))))
         self._classifier: Optional[torch.Tensor] = None
         if trainable is not None:
@@ -314,6 +335,18 @@ class InternVL(BaseModel):
         """L2-normalised (B, embed_dim) image embeddings, InternVL-C or InternVL-G (default: ``self.mode``)."""
         return self._image_embedding(self._vision_tokens(images), mode or self.mode)
 
+    def encode_video(self, videos: torch.Tensor, mode: Optional[str] = None) -> torch.Tensor:
+        """L2-normalised (B, embed_dim) embeddings of (B, T, C, H, W) clips: every frame embedded as an image, the
+        T normalised frame embeddings averaged and normalised again (the paper's zero-shot video protocol)."""
+        if videos.dim() != 5:
+            raise ValueError(f'encode_video takes (B, T, C, H, W) clips, got shape {tuple(videos.shape)}')
+        frames = self.encode_image(videos.flatten(0, 1), mode)
+        return F.normalize(frames.view(videos.shape[0], videos.shape[1], -1).mean(1), dim=-1)
+
+    def encode_visual(self, inputs: torch.Tensor, mode: Optional[str] = None) -> torch.Tensor:
+        """Images (4-D) or clips (5-D, :meth:`encode_video`)."""
+        return self.encode_video(inputs, mode) if inputs.dim() == 5 else self.encode_image(inputs, mode)
+
     def _image_embedding(self, vision: torch.Tensor, mode: str) -> torch.Tensor:
         image = F.normalize(self.clip_projector(vision), dim=-1)
         if mode == 'InternVL-G':
@@ -333,6 +366,47 @@ class InternVL(BaseModel):
         eos = hidden[torch.arange(ids.shape[0], device=ids.device), mask.sum(1) - 1]
         return F.normalize(eos @ self.text_projection, dim=-1)
 
+    # -- temperature and empty captions --------------------------------------------------------------------------
+    def _logit_scale_clamp(self) -> Optional[float]:
+        """The clamp of the ITC temperature: CLIP's while training, none in eval mode (the official forward)."""
+        if not self.training or self.max_logit_scale is None:
+            return None
+        return math.log(self.max_logit_scale)
+
+    def eval_logit_scale(self) -> torch.Tensor:
+        """The factor of the cosine similarities in evaluation: ``zero_shot_logit_scale`` if set, else the
+        checkpoint's exp(``logit_scale``) unclamped, as the official ``InternVL_C.forward`` computes it."""
+        if self.zero_shot_logit_scale is not None:
+            return torch.tensor(float(self.zero_shot_logit_scale), device=self.logit_scale.device)
+        return self.logit_scale.detach().float().exp().reshape(())
+
+    def _empty_sequences(self, kind: str) -> List[List[int]]:
+        """Token id lists of an empty (or blank) caption: ``<s> summarize: </s>`` for ITC, ``<s> </s>`` for ITM."""
+        if kind not in self._empty_forms:
+            forms = []
+            if self.tokenizer_path:
+                prefix = ITC_PREFIX if kind == 'itc' else ''
+                forms = [self.tokenizer.ids(prefix), self.tokenizer.ids(prefix + ' ')]
+            self._empty_forms[kind] = forms
+        return self._empty_forms[kind]
+
+    def empty_texts(self, ids: torch.Tensor, kind: str) -> torch.Tensor:
+        """(N,) bool: which right-padded id rows are an empty caption, the guard of the official stage-2 code.
+
+        ITM (the raw caption): only BOS and EOS (the official ``attention_mask.sum(1) - 1 == 1``). ITC (the
+        ``summarize:`` text): the ids of the bare prefix, read from the model's tokenizer (the official code
+        hard-codes LLaMA's 5 tokens; the tokenizer makes it right for any vocabulary). A blank caption (one space)
+        counts as empty too. Without ``model.tokenizer`` only the tokenizer-free ITM rule applies.
+        """
+        lengths = (ids != PAD_ID).sum(1)
+        empty = lengths <= 2 if kind == 'itm' else torch.zeros_like(lengths, dtype=torch.bool)
+        for form in self._empty_sequences(kind):
+            if len(form) <= ids.shape[1]:
+                row = torch.full((ids.shape[1], ), PAD_ID, dtype=ids.dtype, device=ids.device)
+                row[:len(form)] = torch.tensor(form, dtype=ids.dtype, device=ids.device)
+                empty |= (ids == row).all(1)
+        return empty
+
     # -- mmengine interface --------------------------------------------------------------------------------------
     def forward(self, inputs: torch.Tensor, data_samples: Optional[list] = None, mode: str = 'tensor'):
         if mode == 'loss':
@@ -340,7 +414,7 @@ class InternVL(BaseModel):
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            return self.encode_image(inputs)
+            return self.encode_visual(inputs)
         raise ValueError(f'Invalid mode {mode!r}; use loss, predict or tensor')
 
     @staticmethod
@@ -373,10 +447,13 @@ class InternVL(BaseModel):
             image = F.normalize(self.clip_projector(vision), dim=-1)
         with torch.set_grad_enabled(torch.is_grad_enabled() and self._text_trains()):
             text = self.encode_text(text_ids)
-        itc, logits_i2t = contrastive_loss(image, text, self.logit_scale, self.label_smoothing)
+        clamp = self._logit_scale_clamp()
+        valid = ~self.empty_texts(text_ids, 'itc') if 'itc' in self.losses else None
+        itc, logits_i2t = contrastive_loss(image, text, self.logit_scale, self.label_smoothing, valid=valid,
+                                           max_logit_scale=clamp)
         if 'itc' in self.losses:
             losses['loss_itc'] = itc
-        losses['logit_scale'] = logit_scale_value(self.logit_scale).detach()
+        losses['logit_scale'] = logit_scale_value(self.logit_scale, clamp).detach()
         if 'itm' in self.losses or 'itg' in self.losses:
             losses.update(self._itm_itg_losses(vision, logits_i2t, data_samples))
         return losses
@@ -394,7 +471,8 @@ class InternVL(BaseModel):
             order = torch.arange(B, device=device)
             order[:num_negative] = negative[:num_negative]
             itm_labels = (order == torch.arange(B, device=device)).long()
-            itm_labels[:num_negative][~valid[:num_negative]] = -100
+            itm_labels[:num_negative][~valid[:num_negative]] = IGNORE_INDEX
+            itm_labels[self.empty_texts(itm_ids[order], 'itm')] = IGNORE_INDEX  # the official guard
             chunks.append(itm_ids[order])
             kinds.append('itm')
         if 'itg' in self.losses:
@@ -412,7 +490,7 @@ class InternVL(BaseModel):
             h = hidden[i * B:(i + 1) * B]
             if kind == 'itm':
                 logits = self.itm_head(h[:, :Q]).mean(dim=1)
-                out['loss_itm'] = F.cross_entropy(logits, itm_labels, ignore_index=-100)
+                out['loss_itm'] = cross_entropy_or_zero(logits, itm_labels)
             else:
                 logits = self.qllama.lm_head(h[:, Q:-1])
                 out['loss_itg'] = F.cross_entropy(logits.flatten(0, 1).float(), itg_labels[:, 1:length].flatten(),
@@ -426,12 +504,24 @@ class InternVL(BaseModel):
             raise ValueError('this InternVL has no zero_shot=dict(class_names=..., templates=...)')
         if self._classifier is None:
             names, templates = self.zero_shot
+            if isinstance(names, str):
+                if not osp.isfile(names):
+                    raise MissingFileError(f'zero-shot class names file {names} does not exist; write the class '
+                                           f'names one a line in label order (for Kinetics: the sorted label '
+                                           f'column of the annotation CSV), or set model.zero_shot.class_names')
+                names = resolve_class_names(names)
+                self.zero_shot = (names, templates)
             device = self.text_projection.device
+            # several classes per text-tower pass (at most PROMPTS_PER_PASS prompts, at least one class): the
+            # embeddings do not depend on the batch (right padding, pooled at each text's EOS)
+            per_pass = max(1, self.PROMPTS_PER_PASS // len(templates))
             weights = []
-            for name in names:
-                ids, _ = self.tokenizer.encode([t.format(name) for t in templates], prefix=ITC_PREFIX)
-                weights.append(F.normalize(self.encode_text(ids.to(device)).mean(0), dim=-1))
-            self._classifier = torch.stack(weights)
+            for start in range(0, len(names), per_pass):
+                chunk = names[start:start + per_pass]
+                ids, _ = self.tokenizer.encode([t.format(n) for n in chunk for t in templates], prefix=ITC_PREFIX)
+                prompts = self.encode_text(ids.to(device)).view(len(chunk), len(templates), -1)
+                weights.append(F.normalize(prompts.mean(1), dim=-1))
+            self._classifier = torch.cat(weights)
         return self._classifier
 
     @torch.no_grad()
@@ -439,7 +529,7 @@ class InternVL(BaseModel):
         """Data samples with ``image_embeds``, ``text_embeds`` (one row per caption, when the samples carry
         ``text_ids``) and, with ``zero_shot``, the classification ``pred_score`` / ``pred_label``."""
         from mmpretrain.structures import DataSample
-        images = self.encode_image(inputs)
+        images = self.encode_visual(inputs)  # a batch of clips (B, T, C, H, W): averaged frame embeddings
         samples = data_samples if data_samples is not None else [DataSample() for _ in range(len(images))]
         if samples and 'text_ids' in samples[0]:
             per_sample = [self._rows(s.text_ids) for s in samples]
@@ -448,7 +538,7 @@ class InternVL(BaseModel):
                 sample.set_field(emb.cpu(), 'text_embeds')
         scores = None
         if self.zero_shot is not None:
-            scores = (self.zero_shot_logit_scale * images @ self.zero_shot_classifier().t()).softmax(dim=-1)
+            scores = (self.eval_logit_scale() * images @ self.zero_shot_classifier().t()).softmax(dim=-1)
         for i, sample in enumerate(samples):
             sample.set_field(images[i].cpu(), 'image_embeds')
             if scores is not None:

@@ -7,14 +7,17 @@ gradient averaging this gives exactly the gradient of the loss over the global b
 losses equals the single-process loss on that batch (the tests check both under torchrun).
 """
 import math
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-# CLIP: "the learnable temperature ... clipped to prevent scaling the logits by more than 100".
+# CLIP: "the learnable temperature ... clipped to prevent scaling the logits by more than 100". Training clamps
+# there (InternVL's stage 1 follows CLIP's recipe); evaluation uses the checkpoint's value as it is, as the official
+# forward does (``logit_scale.exp()``, no clamp).
 MAX_LOGIT_SCALE = math.log(100.0)
+IGNORE_INDEX = -100
 
 
 def distributed() -> bool:
@@ -49,25 +52,44 @@ def gather_with_grad(x: torch.Tensor) -> Tuple[torch.Tensor, int]:
     return torch.cat(GatherWithGrad.apply(x), dim=0), dist.get_rank() * x.shape[0]
 
 
-def logit_scale_value(logit_scale: torch.Tensor) -> torch.Tensor:
-    """exp(logit_scale) with CLIP's clamp at 100 (no gradient past the clamp)."""
-    return logit_scale.clamp(max=MAX_LOGIT_SCALE).exp()
+def logit_scale_value(logit_scale: torch.Tensor, max_logit_scale: Optional[float] = MAX_LOGIT_SCALE
+                      ) -> torch.Tensor:
+    """exp(logit_scale), clamped at exp(``max_logit_scale``) (CLIP's 100; no gradient past the clamp) unless
+    ``max_logit_scale`` is None (the checkpoint's value as it is, as the official evaluation forward uses it)."""
+    if max_logit_scale is not None:
+        logit_scale = logit_scale.clamp(max=max_logit_scale)
+    return logit_scale.exp()
+
+
+def cross_entropy_or_zero(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0
+                          ) -> torch.Tensor:
+    """Cross-entropy over the rows whose target is not :data:`IGNORE_INDEX`; 0 (still in the graph) when every row
+    is ignored, where ``F.cross_entropy`` would return NaN and poison the step."""
+    if bool((targets == IGNORE_INDEX).all()):
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits, targets, ignore_index=IGNORE_INDEX, label_smoothing=label_smoothing)
 
 
 def contrastive_loss(image: torch.Tensor, text: torch.Tensor, logit_scale: torch.Tensor,
-                     label_smoothing: float = 0.0) -> Tuple[torch.Tensor, torch.Tensor]:
+                     label_smoothing: float = 0.0, valid: Optional[torch.Tensor] = None,
+                     max_logit_scale: Optional[float] = MAX_LOGIT_SCALE) -> Tuple[torch.Tensor, torch.Tensor]:
     """Symmetric InfoNCE of L2-normalised (B, D) image and text features across all ranks.
 
-    Returns (loss, the local image-to-local-text logits (B, B), detached) — the latter for hard-negative mining.
+    ``valid`` (B,) bool: pairs whose target counts (the official code drops the target of a pair whose caption is
+    empty; such a text is still a negative for the other images). ``max_logit_scale``: see
+    :func:`logit_scale_value`. Returns (loss, the local image-to-local-text logits (B, B), detached) — the latter for
+    hard-negative mining.
     """
     all_image, offset = gather_with_grad(image)
     all_text, _ = gather_with_grad(text)
-    scale = logit_scale_value(logit_scale)
+    scale = logit_scale_value(logit_scale, max_logit_scale)
     logits_i2t = scale * image @ all_text.t()
     logits_t2i = scale * text @ all_image.t()
     targets = torch.arange(image.shape[0], device=image.device) + offset
-    loss = (F.cross_entropy(logits_i2t, targets, label_smoothing=label_smoothing)
-            + F.cross_entropy(logits_t2i, targets, label_smoothing=label_smoothing)) / 2
+    if valid is not None:
+        targets = targets.masked_fill(~valid.to(targets.device), IGNORE_INDEX)
+    loss = (cross_entropy_or_zero(logits_i2t, targets, label_smoothing)
+            + cross_entropy_or_zero(logits_t2i, targets, label_smoothing)) / 2
     local = logits_i2t[:, offset:offset + image.shape[0]].detach()
     return loss, local
 

@@ -175,17 +175,24 @@ def caption_scene(rng: np.random.Generator, size: int):
 
 def write_caption_tokenizer(folder: str, captions: List[str], vocab_size: int = 128):
     """A LLaMA-style SentencePiece tokenizer trained on the captions (and the InternVL prefixes and templates),
-    written in the file layout of a model release folder (tokenizer.model, tokenizer_config.json,
-    special_tokens_map.json) so that it loads through the same code path as InternVL-14B's. Ids: 0 <unk> (also
-    the padding), 1 <s>, 2 </s>. Deterministic: one thread, fixed input order."""
+    written in the file layout of a model release folder (see :func:`write_sentencepiece_tokenizer`)."""
+    texts = list(captions) + list(CAPTION_PREFIXES) + [t.format(c) for t in CAPTION_TEMPLATES for c in CAPTION_CLASSES]
+    write_sentencepiece_tokenizer(folder, texts, vocab_size)
+
+
+def write_sentencepiece_tokenizer(folder: str, texts: List[str], vocab_size: int, **options):
+    """A SentencePiece BPE tokenizer trained on ``texts`` (extra trainer ``options``, e.g. ``byte_fallback=True``),
+    written as a release folder's tokenizer.model, tokenizer_config.json and special_tokens_map.json, so that it
+    loads through the same code path as InternVL-14B's. Ids: 0 <unk> (also the padding), 1 <s>, 2 </s>.
+    Deterministic: one thread, fixed input order."""
     import io
 
     import sentencepiece as spm
-    texts = list(captions) + list(CAPTION_PREFIXES) + [t.format(c) for t in CAPTION_TEMPLATES for c in CAPTION_CLASSES]
     model = io.BytesIO()
+    trainer = dict(model_type='bpe', unk_id=0, bos_id=1, eos_id=2, pad_id=-1, num_threads=1, hard_vocab_limit=False,
+                   character_coverage=1.0, minloglevel=2)
     spm.SentencePieceTrainer.train(sentence_iterator=iter(texts), model_writer=model, vocab_size=vocab_size,
-                                   model_type='bpe', unk_id=0, bos_id=1, eos_id=2, pad_id=-1, num_threads=1,
-                                   hard_vocab_limit=False, character_coverage=1.0, minloglevel=2)
+                                   **dict(trainer, **options))
     os.makedirs(folder, exist_ok=True)
     with open(osp.join(folder, 'tokenizer.model'), 'wb') as f:
         f.write(model.getvalue())

@@ -45,16 +45,17 @@ def _peak_allocated(step):
     return peak_allocated_bytes(step)
 
 
+@pytest.mark.parametrize('adapter', [None, dict(type='LoRA', rank=8)], ids=['full', 'lora'])
 @pytest.mark.parametrize('with_cp,tolerance', [(False, 0.15), (True, 0.35)])
-def test_planned_total_close_to_measured_peak(with_cp, tolerance):
+def test_planned_total_close_to_measured_peak(with_cp, tolerance, adapter):
     """Planned weights + gradients + AdamW states + activations vs the peak torch allocates for two real fp32
     training steps on CPU (the checkpointed plan is deliberately conservative: it assumes a whole block's
-    activations are alive during recomputation)."""
+    activations are alive during recomputation). With LoRA only the adapters have gradients and AdamW states."""
     images = torch.randn(16, 3, 64, 64)
 
     def train():
-        model = InternViT(DEMO, out_type='avg_featmap', with_cp=with_cp)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        model = InternViT(DEMO, out_type='avg_featmap', with_cp=with_cp, adapter=adapter)
+        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
         for _ in range(2):
             model(images)[0].square().mean().backward()
             optimizer.step()
@@ -62,7 +63,7 @@ def test_planned_total_close_to_measured_peak(with_cp, tolerance):
 
     measured = _peak_allocated(train)
     with torch.device('meta'):
-        model = InternViT(DEMO, out_type='avg_featmap')
+        model = InternViT(DEMO, out_type='avg_featmap', adapter=adapter)
     meta_images = torch.empty(16, 3, 64, 64, device='meta')
     activations = measure_activations(lambda: model(meta_images), model, meta_images, 4, 'backbone')
     states = model_state_bytes_per_gpu(model_facts(model, 'AdamW'), 1, mixed_precision=False)['DDP']
@@ -88,3 +89,21 @@ def test_memory_plan_tool_counts_the_text_tower_of_internvl_pretraining():
     assert 'activations per GPU (image and text towers (80 caption tokens)' in out
     saved, with_cp = (float(x) for x in re.search(r'towers.*\): ([\d.]+) GiB, ([\d.]+) GiB', out).groups())
     assert 0 < with_cp < saved / 5
+
+
+@pytest.mark.parametrize('config, trainable', [
+    ('configs/segmentation/upernet-lora_internvit-6b-224px_8xb2-80k_ade20k-504x504.py', '519.17M'),
+    ('configs/detection/mask-rcnn_internvit-6b-224px-lora_simplefpn-8xb8-lsj-100e_coco.py', '109.47M'),
+])
+def test_memory_plan_tool_compares_lora_with_full_tuning(config, trainable):
+    out = run_tool('analysis/memory_plan.py', config, '--gpus', '1', '--gpu-mem', '24').stdout
+    assert f'adapters vs full tuning: {trainable} vs' in out
+    rows = [line for line in out.splitlines() if line.startswith(('1 x 24 GiB', '1 x 80 GiB', '8 x 80 GiB'))]
+    assert len(rows) == 6
+    on_80 = next(line for line in rows if line.startswith('1 x 80 GiB') and ' on ' in line)
+    # one 80 GB GPU: LoRA trains in plain DDP (frozen base in bf16), full tuning only with CPU offload
+    adapters, full = on_80.split('fits')[:2]
+    assert 'DDP' in adapters and 'offload' in full
+    if 'segmentation' in config:  # the 6B UperNet LoRA step fits one 24 GB GPU without offload
+        ddp = next(line for line in out.splitlines() if line.startswith('DDP'))
+        assert ddp.endswith('yes')

@@ -13,9 +13,16 @@ ZeRO-3                (2Ψ + (2 + 4 + 4 + 4s)Ψt)/N + 4L   (+ weights sharded; L
                                                     DeepSpeed's estimator leaves out the 2Ψ/N weight shard)
 ZeRO-2 offload        2Ψ                            (optimizer step on the CPU)
 ZeRO-3 offload        4L                            (weights and optimizer on the CPU)
-FSDP                  (4Ψ + 4Ψt + 4sΨt)/N + 4B      (fp32 shards; B: one block's weights gathered in bf16,
-                                                    two in flight)
+FSDP                  (4Ψ + 4Ψg + 4sΨt)/N + 4B      (fp32 shards; B: one block's weights gathered in bf16,
+                                                    two in flight; Ψg: parameters of the units holding
+                                                    anything trainable, whose flat gradient covers the
+                                                    whole unit)
 ====================  ============================================================================
+
+Parameter-efficient tuning (LoRA / DoRA adapters) is the case Ψt << Ψ. Frozen weights are stored in bf16 when
+the config runs the backbone through ``BF16BackboneHook`` (DDP: 2(Ψ - Ψt) + 4Ψt for the weights); DeepSpeed casts
+every weight to bf16 anyway. Under FSDP (``use_orig_params``) an adapter shares its block's unit with the frozen
+base, so the unit's flat gradient, and Ψg, is the whole block: measured on two CPU ranks in tests/tools/test_peft.py.
 
 Activations are measured, not modelled: one forward pass of the config's real model on the ``meta`` device (no
 memory, no compute) records every tensor autograd saves for the backward pass, with and without the model's
@@ -42,6 +49,8 @@ class ModelFacts:
     largest_layer: int  # parameters of the largest single module (ZeRO-3's gathered working set)
     largest_block: int  # parameters of the largest transformer block (FSDP unit)
     optimizer_states: int
+    grad_params: int = 0  # FSDP: parameters of the wrap units (blocks) holding anything trainable, plus the rest
+    frozen_bytes: int = 4  # bytes per frozen weight (2 when the config keeps the frozen backbone in bf16)
 
 
 @dataclass
@@ -72,13 +81,18 @@ def checkpointable_blocks(model: nn.Module) -> List[nn.Module]:
     return [m for m in model.modules() if isinstance(m, classes)] if classes else []
 
 
-def model_facts(model: nn.Module, optimizer_type: str) -> ModelFacts:
+def model_facts(model: nn.Module, optimizer_type: str, frozen_in_bf16: bool = False) -> ModelFacts:
     params = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     largest_layer = max((sum(p.numel() for p in m.parameters(recurse=False)) for m in model.modules()), default=0)
     blocks = checkpointable_blocks(model)
     largest_block = max((sum(p.numel() for p in b.parameters()) for b in blocks), default=largest_layer)
-    return ModelFacts(params, trainable, largest_layer, largest_block, OPTIMIZER_STATES.get(optimizer_type, 2))
+    in_blocks = {id(p) for b in blocks for p in b.parameters()}
+    grad_params = sum(sum(p.numel() for p in b.parameters()) for b in blocks
+                      if any(p.requires_grad for p in b.parameters()))
+    grad_params += sum(p.numel() for p in model.parameters() if p.requires_grad and id(p) not in in_blocks)
+    return ModelFacts(params, trainable, largest_layer, largest_block, OPTIMIZER_STATES.get(optimizer_type, 2),
+                      grad_params, 2 if frozen_in_bf16 else 4)
 
 
 def model_state_bytes_per_gpu(facts: ModelFacts, ranks: int, mixed_precision: bool = True) -> Dict[str, float]:
@@ -87,22 +101,23 @@ def model_state_bytes_per_gpu(facts: ModelFacts, ranks: int, mixed_precision: bo
     copy of each partition."""
     P, T, L, B, s, N = (facts.params, facts.trainable, facts.largest_layer, facts.largest_block,
                         facts.optimizer_states, ranks)
+    G = facts.grad_params or T
     if mixed_precision:
         return {
-            'DDP': 4 * P + 4 * T + 4 * s * T,
+            'DDP': facts.frozen_bytes * (P - T) + 4 * T + 4 * T + 4 * s * T,
             'ZeRO-1': 2 * P + 2 * T + (8 + 4 * s) * T / N,
             'ZeRO-2': 2 * P + (10 + 4 * s) * T / N,
             'ZeRO-3': (2 * P + (10 + 4 * s) * T) / N + 4 * L,
             'ZeRO-2 offload': 2 * P,
             'ZeRO-3 offload': 4 * L,
-            'FSDP': (4 * P + 4 * T + 4 * s * T) / N + 2 * 2 * B,
+            'FSDP': (4 * P + 4 * G + 4 * s * T) / N + 2 * 2 * B,
         }
     return {
         'DDP': 4 * P + 4 * T + 4 * s * T,
         'ZeRO-1': 4 * P + 4 * T + (4 + 4 * s) * T / N,
         'ZeRO-2': 4 * P + (8 + 4 * s) * T / N,
         'ZeRO-3': (4 * P + (8 + 4 * s) * T) / N,
-        'FSDP': (4 * P + 4 * T + 4 * s * T) / N,
+        'FSDP': (4 * P + 4 * G + 4 * s * T) / N,
     }
 
 

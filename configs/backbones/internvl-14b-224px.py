@@ -1,0 +1,6 @@
+# the vision tower of InternVL-14B-224px (InternVL-C/G)
+# as a feature extractor: the Config of this release for mim download (see _base_/feature_extractor.py)
+_base_ = './_base_/feature_extractor.py'
+arch = '6b-224'
+release = 'zoo://internvl-14b-224px'
+model = dict(backbone=dict(arch=arch, init_cfg=dict(checkpoint=release)))

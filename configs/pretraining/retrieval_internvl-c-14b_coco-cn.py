@@ -1,0 +1,6 @@
+# Zero-shot image-text retrieval on COCO-CN with InternVL-C (numbers: metafile.yml).
+_base_ = [
+    '../_base_/models/internvl_c_14b.py',
+    '../_base_/datasets/image_text_coco_cn_retrieval.py',
+    '../_base_/tasks/pretraining.py',
+]
