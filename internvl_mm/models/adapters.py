@@ -11,7 +11,7 @@
 """
 import json
 import re
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional
 
 import torch
 import torch.nn as nn
@@ -135,7 +135,3 @@ def decode_base_pointer(value: torch.Tensor) -> dict:
     """Inverse of :func:`encode_base_pointer`: ``{'source', 'prefix', 'sha256'}``."""
     return json.loads(bytes(value.tolist()).decode('utf-8'))
 
-
-def adapter_target_names(targets: Sequence[str]) -> List[str]:
-    """Module paths inside a block for the short target names (``qkv`` -> ``attn.qkv``)."""
-    return [TARGETS[t] for t in targets]

@@ -59,7 +59,7 @@ def frozen_in_bf16(cfg) -> bool:
     return any(h.get('type') == 'BF16BackboneHook' for h in cfg.get('custom_hooks', None) or [])
 
 
-def measure(cfg, model, images, dtype_bytes):
+def measure(model, images, dtype_bytes):
     """Activations of one training forward of ``model`` (the backbone alone if the heads have no meta kernels)."""
     try:
         forward, scope = training_forward(model, images)
@@ -88,7 +88,7 @@ def print_peft_comparison(cfg, adapted_facts, adapted_acts, images, dtype_bytes,
     full_cfg.model.backbone.adapter = None
     full_model = build_on_meta(full_cfg)
     full_facts = model_facts(full_model, optimizer, frozen_in_bf16(full_cfg))
-    full_acts = measure(full_cfg, full_model, images, dtype_bytes)
+    full_acts = measure(full_model, images, dtype_bytes)
     print(f'adapters vs full tuning: {fmt_params(adapted_facts.trainable)} vs {fmt_params(full_facts.trainable)} '
           f'trainable parameters; per GPU, the first strategy that fits\n(in the order ' + ', '.join(PREFERENCE) + '), else the smallest:')
     header = f'{"GPUs":<12} {"checkpointing":<14} {"adapters":<32} {"full tuning":<32}'
@@ -123,7 +123,7 @@ def main():
         facts = model_facts(model, optimizer, frozen_in_bf16(cfg) and args.precision == 'bf16')
         images = torch.empty(batch, 3, *size, device='meta')
         dtype_bytes = 2 if args.precision == 'bf16' else 4
-        activations = measure(cfg, model, images, dtype_bytes)
+        activations = measure(model, images, dtype_bytes)
     ranks = args.gpus * args.nodes
     print(f'{args.config}\n{fmt_params(facts.params)} parameters, {fmt_params(facts.trainable)} trainable, '
           f'{optimizer} ({facts.optimizer_states} states), {args.precision}, {args.gpus} GPU(s) x {args.nodes} '
