@@ -76,8 +76,10 @@ class ResumableInfiniteSampler(InfiniteSampler):
 
 @TRANSFORMS.register_module()
 class SeedFromSampleIndex(BaseTransform):
-    """Reseed ``random``, NumPy and torch from the sample's :class:`SampleIndex` (put it first in a training
-    pipeline). Samples drawn by another sampler (evaluation, dataset wrappers that renumber) pass unchanged."""
+    """Reseed ``random``, NumPy and torch's CPU generator from the sample's :class:`SampleIndex` (put it first in
+    a training pipeline). Samples drawn by another sampler (evaluation, dataset wrappers that renumber) pass
+    unchanged. Transforms run on CPU, so the accelerators' generators are left alone: ``torch.manual_seed`` would
+    also queue a lazy CUDA / XPU / MTIA seeding with a formatted stack trace each, ~0.9 ms a sample (measured)."""
 
     def transform(self, results: dict) -> dict:
         index = results.get('sample_idx')
@@ -85,5 +87,5 @@ class SeedFromSampleIndex(BaseTransform):
             seed = index.seed()
             random.seed(seed)
             np.random.seed(seed)
-            torch.manual_seed(seed)
+            torch.default_generator.manual_seed(seed)
         return results

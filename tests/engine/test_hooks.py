@@ -1,12 +1,13 @@
-"""TrainableEMAHook and RandomStateHook on a minimal runner stand-in."""
+"""TrainableEMAHook, RandomStateHook, PeakMemoryHook and ITMHardNegativeCurriculumHook on a minimal runner stand-in."""
 import random
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import torch
 import torch.nn as nn
 
-from internvl_mm.engine.hooks import PeakMemoryHook, RandomStateHook, TrainableEMAHook
+from internvl_mm.engine.hooks import ITMHardNegativeCurriculumHook, PeakMemoryHook, RandomStateHook, TrainableEMAHook
 
 
 def _model():
@@ -93,3 +94,26 @@ print(before, hub.get_scalar('train/peak_rss_mb').current())
     before, after = map(float, out.stdout.split()[-2:])
     assert before < 1500, before
     assert 400 < after - before < 700, (before, after)
+
+
+def test_itm_curriculum_ramps_hardness_with_the_runner_iteration_and_ends_at_the_papers_recipe():
+    model = SimpleNamespace(itm_negative_hardness=1.0)
+    runner = SimpleNamespace(model=model, iter=0)
+    hook = ITMHardNegativeCurriculumHook(warmup_iters=100)
+    hook.before_run(runner)
+    seen = []
+    for iteration in (0, 50, 100, 150):  # a resumed run continues from its iteration, not from 0
+        runner.iter = iteration
+        hook.before_train_iter(runner, iteration)
+        seen.append(model.itm_negative_hardness)
+    assert seen == [0.0, 0.5, 1.0, 1.0]
+    hook.after_train(runner)
+    assert model.itm_negative_hardness == 1.0
+
+
+def test_itm_curriculum_refuses_a_model_without_itm_and_bad_settings():
+    with pytest.raises(ValueError, match='has none: remove the hook'):
+        ITMHardNegativeCurriculumHook(10).before_run(SimpleNamespace(model=nn.Linear(2, 2)))
+    for bad in (dict(warmup_iters=0), dict(warmup_iters=10, start=2.0)):
+        with pytest.raises(ValueError, match='ITMHardNegativeCurriculumHook'):
+            ITMHardNegativeCurriculumHook(**bad)

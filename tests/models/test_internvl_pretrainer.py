@@ -215,6 +215,21 @@ def test_hard_negatives_follow_the_similarity_and_skip_identical_texts():
     assert not valid.any()  # nothing but the same caption: no negative
 
 
+def test_hard_negative_hardness_goes_from_uniform_to_mined():
+    torch.manual_seed(0)
+    ids = torch.tensor([[1, 5, 2], [1, 6, 2], [1, 7, 2]])
+    logits = torch.tensor([[9., 9., -9.], [0., 9., 0.], [0., 0., 9.]])
+    counts = {h: torch.zeros(3) for h in (0.0, 1.0)}
+    for _ in range(600):
+        for hardness, count in counts.items():
+            count[sample_hard_negatives(logits, ids, hardness)[0][0]] += 1
+    assert counts[0.0][0] == counts[1.0][0] == 0  # never the image's own caption, whatever the hardness
+    assert 240 < counts[0.0][1] < 360  # hardness 0: uniform over the other captions
+    assert counts[1.0][2] < 3  # hardness 1: the mined one, as before (e^-18 against e^9)
+    with pytest.raises(ValueError, match='hardness must be in'):
+        sample_hard_negatives(logits, ids, 1.5)
+
+
 def test_stage2_trains_only_the_new_parts():
     model = build(mode='InternVL-G', losses=('itc', 'itm', 'itg'), trainable=STAGE2_TRAINABLE).train()
     losses = model(torch.randn(4, 3, 56, 56), samples(), mode='loss')

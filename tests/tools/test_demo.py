@@ -17,6 +17,8 @@ def test_demo_smoke(tmp_path):
         assert os.listdir(tmp_path / 'work' / task / 'predictions'), task  # --show-dir wrote images
     train_log = (tmp_path / 'work' / 'segmentation' / 'train.log').read_text()
     assert 'Loaded 56 InternViT tensors' in train_log  # started from the classification checkpoint
+    stage1_log = (tmp_path / 'work' / 'pretraining-c' / 'train.log').read_text()
+    assert 'Distributed launcher: pytorch' in stage1_log and 'GPU number: 2' in stage1_log  # two CPU ranks
     # the LoRA row: adapters + head trained, a smaller checkpoint than full tuning's
     rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()
             if line.startswith(('segmentation ', 'segmentation-lora '))}

@@ -207,6 +207,9 @@ class InternVL(BaseModel):
             self.zero_shot = (names if deferred else resolve_class_names(names),
                               resolve_templates(zero_shot.get('templates', ('{}', ))))
         self._classifier: Optional[torch.Tensor] = None
+        # How hard ITM's negatives are (1: sampled from the ITC similarities, the paper's recipe; 0: uniformly at
+        # random); ITMHardNegativeCurriculumHook raises it from 0 to 1 over the first iterations of a run.
+        self.itm_negative_hardness = 1.0
         if trainable is not None:
             self._freeze_all_but(trainable)
 
@@ -466,7 +469,7 @@ class InternVL(BaseModel):
         chunks, masks, kinds = [], [], []
         if 'itm' in self.losses:
             itm_ids = self._stack(data_samples, 'itm_ids').to(device)
-            negative, valid = sample_hard_negatives(logits_i2t, itm_ids)
+            negative, valid = sample_hard_negatives(logits_i2t, itm_ids, self.itm_negative_hardness)
             num_negative = B - B // 2  # the first half gets its hard negative, the second half its own caption
             order = torch.arange(B, device=device)
             order[:num_negative] = negative[:num_negative]

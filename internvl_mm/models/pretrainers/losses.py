@@ -95,16 +95,21 @@ def contrastive_loss(image: torch.Tensor, text: torch.Tensor, logit_scale: torch
 
 
 @torch.no_grad()
-def sample_hard_negatives(logits_i2t: torch.Tensor, text_ids: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """For every image, one negative text drawn with probability softmax(similarity) (BLIP-2's ITM mining).
+def sample_hard_negatives(logits_i2t: torch.Tensor, text_ids: torch.Tensor, hardness: float = 1.0
+                          ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """For every image, one negative text drawn with probability softmax(hardness x similarity).
 
-    Texts identical to the image's own (same token ids, the diagonal included) are never drawn. Returns (index of
-    the negative text per image, whether the image had any valid negative).
+    ``hardness`` 1 is BLIP-2's ITM mining (the paper's recipe); 0 draws negatives uniformly at random; values in
+    between sharpen the draw gradually (a curriculum from random to hard negatives). Texts identical to the
+    image's own (same token ids, the diagonal included) are never drawn. Returns (index of the negative text per
+    image, whether the image had any valid negative).
     """
+    if not 0.0 <= hardness <= 1.0:
+        raise ValueError(f'hard-negative hardness must be in [0, 1] (1: the paper\'s mining), got {hardness}')
     same = (text_ids[:, None, :] == text_ids[None, :, :]).all(-1)
     valid = ~same.all(dim=1)
     index = torch.zeros(logits_i2t.shape[0], dtype=torch.long, device=logits_i2t.device)
     if valid.any():  # softmax over the allowed texts only, so no negative underflows to probability 0
-        weights = logits_i2t[valid].float().masked_fill(same[valid], float('-inf')).softmax(dim=1)
+        weights = (hardness * logits_i2t[valid].float()).masked_fill(same[valid], float('-inf')).softmax(dim=1)
         index[valid] = torch.multinomial(weights, 1).squeeze(1)
     return index, valid

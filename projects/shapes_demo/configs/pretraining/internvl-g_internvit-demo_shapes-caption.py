@@ -14,7 +14,7 @@ model = dict(
                   allow_missing=('query_tokens', 'qllama.model.layers.*.cross_attn', 'clip_projector2', 'itm_head',
                                  'qllama.lm_head')),
 )
-train_dataloader = dict(dataset=dict(pipeline=[
+train_dataloader = dict(batch_size=128, dataset=dict(pipeline=[  # one process (stage 1 runs two ranks of 64)
     dict(type='SeedFromSampleIndex'),
     dict(type='LoadImageFromFileOrTar'),
     dict(type='TokenizeCaption', tokenizer={{_base_.tokenizer}}, max_length={{_base_.max_txt_len}},
