@@ -97,14 +97,13 @@ def run(cmd: List[str], log_path: str, env: Optional[dict] = None) -> str:
     return proc.stdout
 
 
-def train_launcher(ranks: int) -> List[str]:
-    """tools/train.py in one process, or in ``ranks`` data-parallel processes on this machine (torchrun, gloo):
-    on a 2-core CPU two single-threaded ranks train faster than one process with two threads, whose small
-    element-wise kernels gain little from the second thread."""
+def train_command(config: str, ranks: int) -> List[str]:
+    """tools/train.py in one process, or tools/dist_train.sh with ``ranks`` data-parallel processes on this machine
+    (torchrun, gloo, a free port): on a 2-core CPU two single-threaded ranks train faster than one process with two
+    threads, whose small element-wise kernels gain little from the second thread."""
     if ranks == 1:
-        return [sys.executable, 'tools/train.py']
-    return [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={ranks}',
-            'tools/train.py', '--launcher', 'pytorch']
+        return [sys.executable, 'tools/train.py', config]
+    return ['bash', 'tools/dist_train.sh', config, str(ranks)]
 
 
 def data_options(task: DemoTask, folder: str) -> List[str]:
@@ -142,8 +141,9 @@ def run_task(task: DemoTask, work_root: str, data_root: str, smoke: bool = False
     work = osp.join(work_root, task.name)
     os.makedirs(work, exist_ok=True)
     print(f'[{task.name}] training {task.config} (log: {work}/train.log)', flush=True)
-    run([*train_launcher(task.ranks), task.config, '--work-dir', work, '--cfg-options', *data_options(task, folder),
-         *extra], osp.join(work, 'train.log'), env=dict(OMP_NUM_THREADS='1') if task.ranks > 1 else None)
+    run([*train_command(task.config, task.ranks), '--work-dir', work, '--cfg-options', *data_options(task, folder),
+         *extra], osp.join(work, 'train.log'),
+        env=dict(OMP_NUM_THREADS='1', PYTHON=sys.executable) if task.ranks > 1 else None)
     train_time = time.time() - start
     checkpoint = last_checkpoint(work)
     print(f'[{task.name}] testing {osp.basename(checkpoint)}', flush=True)

@@ -1,15 +1,18 @@
-# Stage 1 on the shapes captions: a small InternVL-C (InternViT with the 6B feature set, 8 px patches on 48 px
+# Stage 1 on the shapes captions: a small InternVL-C (InternViT with the 6B feature set, 16 px patches on 48 px
 # images; a 2-layer QLLaMA text tower) trained from scratch with the symmetric InfoNCE loss, then evaluated on
 # the held-out pairs: image<->text retrieval and zero-shot classification of the large shape (16 classes).
 _base_ = [
     '../../../../configs/_base_/tasks/pretraining.py',
     './_base_/shapes_caption.py',
 ]
+# 16 px patches are the caption grid's cells (48 px / 3): one token per cell whose position the captions name, 10
+# tokens instead of 37 with 8 px patches. Measured on two ranks over 9 epochs: R@1 image->text 93.2 against 84.8,
+# 0.169 s per iteration against 0.235 (the text tower is now the larger part of a step).
 model = dict(
     type='InternVL',
     backbone=dict(type='InternViT',
                   arch=dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384, img_size=48,
-                            patch_size=8)),
+                            patch_size=16)),
     qllama=dict(arch=dict(hidden_size=96, num_layers=2, num_heads=3, intermediate_size=256, vocab_size=128)),
     num_query_token=0,
     embed_dim=128,
@@ -31,8 +34,7 @@ optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'logit_scale': dict(lr_mult=10.0)}),
     clip_grad=dict(max_norm=1.0),
 )
-# Length is what moves retrieval most: R@1 image->text 61.4 after 5 epochs (30x temperature rate), 86.6 after 9,
-# 89.2 after 10 (which takes 5.4-6.3 minutes here: over the demo's 6-minute budget in some runs).
+# R@1 image->text after epochs 3 / 5 / 7 / 8 / 9 of this schedule: 71.4 / 83.6 / 89.8 / 93.0 / 93.2 (one run).
 max_epochs = 9
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
